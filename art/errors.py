@@ -1,0 +1,10 @@
+"""The one exception type the scripts turn into a single line and a non-zero exit."""
+
+
+class ArtError(Exception):
+    """A problem with the user's input or environment, stated in one line.
+
+    The message names the bad value (a file, a flag, a layer) and what would be
+    valid. Scripts print it as ``error: <message>`` and exit with status 2;
+    anything else escaping is a bug in `art`.
+    """

@@ -1,0 +1,38 @@
+"""The VGG19 layer table, written once, as data.
+
+Everything else (the graph builder, the weight loaders' shape checks, the FLOP
+count of the benchmarks, the receptive fields of the tiler) is derived from it.
+"""
+
+from collections import OrderedDict
+
+# (name, output channels) for convolutions; pooling layers carry None. The
+# order is the network's; a ReLU follows every convolution (its end point is
+# named relu<block>_<n>). Names are MatConvNet's, which most style-transfer
+# papers and tools use.
+TABLE = (
+    ("conv1_1", 64), ("conv1_2", 64), ("pool1", None),
+    ("conv2_1", 128), ("conv2_2", 128), ("pool2", None),
+    ("conv3_1", 256), ("conv3_2", 256), ("conv3_3", 256), ("conv3_4", 256), ("pool3", None),
+    ("conv4_1", 512), ("conv4_2", 512), ("conv4_3", 512), ("conv4_4", 512), ("pool4", None),
+    ("conv5_1", 512), ("conv5_2", 512), ("conv5_3", 512), ("conv5_4", 512),
+)
+
+CONV_LAYERS = tuple(name for name, ch in TABLE if ch is not None)
+
+
+def _conv_shapes():
+    shapes, cin = OrderedDict(), 3
+    for name, cout in TABLE:
+        if cout is not None:
+            shapes[name] = (3, 3, cin, cout)
+            cin = cout
+    return shapes
+
+
+# name -> kernel shape (HWIO) every weight file must provide.
+CONV_SHAPES = _conv_shapes()
+
+# Keras names the same convolutions block<b>_conv<n>.
+KERAS_NAMES = OrderedDict(
+    (name, "block%s_conv%s" % tuple(name[4:].split("_"))) for name in CONV_LAYERS)
