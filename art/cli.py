@@ -1,0 +1,65 @@
+"""What every entry point shares: quiet TF start-up, graph mode, one-line errors."""
+
+import argparse
+import dataclasses
+import os
+import sys
+
+from art.errors import ArtError
+
+
+def quiet_tensorflow():
+    """Import TensorFlow in graph mode, with oneDNN on and its start-up noise off.
+
+    Environment variables must be set before TF is imported; a user's own
+    setting wins. oneDNN measured 17-27% faster per evaluation on a CPU where
+    it is off by default (see README, Performance).
+    """
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ArtError("TensorFlow is not installed; run: pip install -e '.[cpu]' "
+                       "(or '.[gpu]' on a machine with an NVIDIA GPU)") from None
+    tf.get_logger().setLevel("ERROR")
+    tf.compat.v1.disable_eager_execution()
+    return tf
+
+
+def parser_from_dataclass(cls, description):
+    """An ArgumentParser with one --flag per field of `cls`, from the field's metadata."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    defaults = cls()
+    for field in dataclasses.fields(cls):
+        meta = dict(field.metadata)
+        flag = "--" + field.name.replace("_", "-")
+        default = getattr(defaults, field.name)
+        if field.type is bool or field.type == "bool":
+            parser.add_argument(flag, action="store_true", help=meta.pop("help"))
+            continue
+        if "type" not in meta and "nargs" not in meta and default is not None:
+            meta["type"] = type(default)
+        if isinstance(default, dict):
+            from art.config import format_layer_weights
+            meta["help"] += " (default: %s)" % format_layer_weights(default)
+            parser.add_argument(flag, default=argparse.SUPPRESS, **meta)
+        else:
+            parser.add_argument(flag, default=default, **meta)
+    return parser
+
+
+def config_from_args(cls, args):
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(cls) if hasattr(args, f.name)}
+    return cls(**given)
+
+
+def run_main(main):
+    """Call main(); an ArtError becomes 'error: ...' on stderr and exit status 2."""
+    try:
+        status = main()
+    except ArtError as e:
+        print("error: %s" % e, file=sys.stderr)
+        status = 2
+    sys.exit(status or 0)

@@ -1,0 +1,79 @@
+"""Every setting of a painting, with its default, in one place.
+
+`scripts/paint.py` derives its command line from these fields (flag, type,
+choices and help come from each field's metadata), and `--report` writes the
+whole dataclass out, so a run can be repeated from its report.
+"""
+
+import dataclasses
+
+from art import layers
+from art.errors import ArtError
+
+
+def parse_layer_weights(text):
+    """'conv1_1=1,conv2_1=0.5' or 'conv1_1,conv2_1' (weight 1) -> {name: weight}."""
+    valid = [name for name, _ in layers.TABLE]
+    result = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, weight = item.partition("=")
+        name = name.strip()
+        if name not in valid:
+            raise ArtError("unknown layer %r in %r; valid: %s" % (name, text, ", ".join(valid)))
+        try:
+            result[name] = float(weight) if weight else 1.0
+        except ValueError:
+            raise ArtError("bad weight %r for layer %s; expected a number, e.g. %s=0.5"
+                           % (weight, name, name)) from None
+    if not result:
+        raise ArtError("no layers in %r; expected name=weight,... e.g. conv4_2=1" % text)
+    return result
+
+
+def format_layer_weights(weights):
+    return ",".join("%s=%g" % item for item in weights.items())
+
+
+def _field(default, help, **cli):
+    """A dataclass field carrying its command-line help and argparse options."""
+    factory = {"default_factory": default} if callable(default) else {"default": default}
+    return dataclasses.field(**factory, metadata=dict(help=help, **cli))
+
+
+@dataclasses.dataclass
+class PaintConfig:
+    content: str = _field(None, "content photo (default: the built-in example photo)")
+    style: list = _field(None, "one or more style images (default: the built-in example painting)",
+                         nargs="+")
+    style_blend: list = _field(None, "blend weights of the style images' Gram targets, one per "
+                               "--style (normalised to sum 1; default equal)", nargs="+", type=float)
+    out: str = _field("out.png", "output image; .png, .jpg or .tif")
+    size: str = _field("512", "output size: long side in pixels (e.g. 512) or WxH (e.g. 800x600)")
+    iterations: int = _field(300, "optimiser iterations")
+    optimizer: str = _field("lbfgs", "L-BFGS-B (scipy) or Adam", choices=("lbfgs", "adam"))
+    learning_rate: float = _field(8.0, "Adam's step size, in pixel units (0-255)")
+    content_weight: float = _field(1.0, "weight of the content term")
+    style_weight: float = _field(1e3, "weight of the style term")
+    tv_weight: float = _field(1e-2, "weight of the total-variation (smoothness) term")
+    content_layers: dict = _field(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
+                                  type=parse_layer_weights)
+    style_layers: dict = _field(
+        lambda: {name: 1.0 for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
+        "style layers as name=weight,...", type=parse_layer_weights)
+    pooling: str = _field("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
+    init: str = _field("content", "starting image: content, noise, or an image path")
+    seed: int = _field(0, "random seed (noise start); the same seed repeats a run exactly")
+    preserve_colors: bool = _field(False, "keep the content photo's colours: only the luminance "
+                                   "of the painting is kept")
+    match_colors: bool = _field(False, "match the style images' colour statistics to the photo "
+                                "before painting")
+    style_scale: float = _field(1.0, "size of the style image relative to the output (long sides); "
+                                "larger gives larger brush strokes")
+    print_every: int = _field(10, "print progress every N iterations (0: never)")
+    save_every: int = _field(0, "write a numbered checkpoint image every N iterations (0: never)")
+    weights: str = _field(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz, "
+                          "fetched on first use)")
+    report: str = _field(None, "write a JSON report of the run to this path")
+
+    def to_dict(self):
+        return dataclasses.asdict(self)

@@ -1,0 +1,191 @@
+"""Optimisers behind one interface shaped like TF1's ScipyOptimizerInterface.
+
+Both take a loss and its variables at construction and expose
+``minimize(session, feed_dict=None, fetches=None, step_callback=None,
+loss_callback=None)``: `loss_callback(*fetched)` after every loss+gradient
+evaluation, `step_callback(x)` after every iteration with the packed
+variables. Iterations and evaluations are counted apart: an L-BFGS iteration
+may take several evaluations (its line search), an Adam iteration takes one.
+"""
+
+import numpy as np
+import scipy.optimize
+import tensorflow as tf
+
+from art.errors import ArtError
+
+tf1 = tf.compat.v1
+
+
+class NonFiniteLoss(ArtError):
+    """The loss or its gradient turned NaN/inf; the variables hold the last good iterate."""
+
+
+def _check_ref_variables(var_list):
+    for var in var_list:
+        # A resource variable silently ignores a feed_dict entry (measured:
+        # the loss came back computed from the stored value), which would make
+        # every L-BFGS evaluation lie. Reference variables honour the feed.
+        if var.op.type not in ("Variable", "VariableV2"):
+            raise ValueError("variable %s is a resource variable; create it with "
+                             "tf.compat.v1.Variable(..., use_resource=False)" % var.name)
+
+
+class _Packer:
+    """Packs a list of variables into one float64 vector and back."""
+
+    def __init__(self, var_list):
+        self.shapes = [tuple(v.shape.as_list()) for v in var_list]
+        self.sizes = [int(np.prod(s)) for s in self.shapes]
+        self.offsets = np.cumsum([0] + self.sizes)
+
+    def pack(self, arrays):
+        # float64 because scipy's L-BFGS-B (Fortran) works in double precision;
+        # handing it float32 would only add a conversion per call.
+        return np.concatenate([np.ravel(a).astype(np.float64) for a in arrays])
+
+    def unpack(self, x, dtype=np.float32):
+        return [x[a:b].reshape(s).astype(dtype)
+                for a, b, s in zip(self.offsets[:-1], self.offsets[1:], self.shapes)]
+
+
+class _Interface:
+    def __init__(self, loss, var_list=None, var_to_bounds=None):
+        self.loss = loss
+        self.var_list = list(var_list if var_list is not None else tf1.trainable_variables())
+        if not self.var_list:
+            raise ValueError("no variables to optimise")
+        self.var_to_bounds = dict(var_to_bounds or {})
+        self.iterations = 0
+        self.evaluations = 0
+        self._packer = _Packer(self.var_list)
+        with tf1.name_scope("assign_variables"):
+            self._placeholders = [tf1.placeholder(v.dtype.base_dtype, v.shape) for v in self.var_list]
+            self._assign = tf.group(*[v.assign(p) for v, p in zip(self.var_list, self._placeholders)])
+
+    def _assign_packed(self, session, x):
+        session.run(self._assign, dict(zip(self._placeholders, self._packer.unpack(x))))
+
+    def _bounds_vector(self):
+        lows, highs = [], []
+        for var, size in zip(self.var_list, self._packer.sizes):
+            low, high = self.var_to_bounds.get(var, (-np.inf, np.inf))
+            lows.append(np.full(size, low, np.float64))
+            highs.append(np.full(size, high, np.float64))
+        return np.concatenate(lows), np.concatenate(highs)
+
+
+class ScipyOptimizerInterface(_Interface):
+    """L-BFGS-B through scipy, one session.run per loss+gradient evaluation.
+
+    The variables are fed (not assigned) at each evaluation, so loss and
+    gradient come back from a single run. They must be reference variables
+    (see `_check_ref_variables`).
+
+    Args:
+      loss: scalar tensor.
+      var_list: variables to optimise (default: the trainable ones).
+      var_to_bounds: variable -> (low, high), applied elementwise.
+      maxiter: iterations at most.
+      maxcor: L-BFGS history length (each entry costs 2 float64 vectors the
+        size of the variables).
+    """
+
+    def __init__(self, loss, var_list=None, var_to_bounds=None, maxiter=100, maxcor=10):
+        super().__init__(loss, var_list, var_to_bounds)
+        _check_ref_variables(self.var_list)
+        self.maxiter = maxiter
+        self.maxcor = maxcor
+        self._grads = tf.gradients(loss, self.var_list)
+
+    def minimize(self, session, feed_dict=None, fetches=None, step_callback=None,
+                 loss_callback=None):
+        """Run L-BFGS-B; on return (or interruption) the variables hold the last iterate.
+
+        Raises:
+          NonFiniteLoss: an evaluation gave NaN/inf; the last good iterate is kept.
+          KeyboardInterrupt: re-raised after the last finished iteration is assigned.
+        """
+        fetches = list(fetches or [])
+        x0 = self._packer.pack(session.run(self.var_list))
+        last = {"x": x0}
+
+        def fun(x):
+            feed = dict(feed_dict or {})
+            feed.update(zip(self.var_list, self._packer.unpack(x)))
+            loss, grads, fetched = session.run([self.loss, self._grads, fetches], feed)
+            self.evaluations += 1
+            grad = self._packer.pack(grads)
+            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                raise NonFiniteLoss("the loss became %s at evaluation %d" % (loss, self.evaluations))
+            if loss_callback is not None:
+                loss_callback(*fetched)
+            return np.float64(loss), grad
+
+        def callback(xk):
+            self.iterations += 1
+            last["x"] = np.array(xk)
+            if step_callback is not None:
+                step_callback(xk)
+
+        low, high = self._bounds_vector()
+        bounds = scipy.optimize.Bounds(low, high) if np.isfinite(low).any() or np.isfinite(high).any() else None
+        try:
+            result = scipy.optimize.minimize(
+                fun, np.clip(x0, low, high), jac=True, method="L-BFGS-B", bounds=bounds,
+                callback=callback, options={"maxiter": self.maxiter, "maxcor": self.maxcor,
+                                            # Stop on the iteration count, not on scipy's
+                                            # tolerances, which a style loss hits early
+                                            # in float32 noise.
+                                            "ftol": 0.0, "gtol": 0.0, "maxfun": 20 * self.maxiter})
+            last["x"] = result.x
+        finally:
+            self._assign_packed(session, last["x"])
+        return last["x"]
+
+
+class AdamInterface(_Interface):
+    """Adam (tf.compat.v1.train.AdamOptimizer) with the same `minimize` shape.
+
+    Bounds are enforced by clipping after each step.
+    """
+
+    def __init__(self, loss, var_list=None, var_to_bounds=None, maxiter=100,
+                 learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8):
+        super().__init__(loss, var_list, var_to_bounds)
+        self.maxiter = maxiter
+        optimizer = tf1.train.AdamOptimizer(learning_rate, beta1, beta2, epsilon)
+        grads_and_vars = optimizer.compute_gradients(loss, self.var_list)
+        # The loss fetched with a step must be the loss before that step.
+        with tf.control_dependencies([loss]):
+            apply = optimizer.apply_gradients(grads_and_vars)
+        with tf.control_dependencies([apply]):
+            clips = [v.assign(tf.clip_by_value(v, *self.var_to_bounds[v]))
+                     for v in self.var_list if v in self.var_to_bounds]
+            self._step = tf.group(apply, *clips)
+        self._init = tf1.variables_initializer(optimizer.variables())
+
+    def minimize(self, session, feed_dict=None, fetches=None, step_callback=None,
+                 loss_callback=None):
+        fetches = list(fetches or [])
+        session.run(self._init)
+        # `at` is where the next step's loss is evaluated; `good` the last point
+        # whose loss came back finite, which is what a NaN stop keeps.
+        at = good = self._packer.pack(session.run(self.var_list))
+        try:
+            for _ in range(self.maxiter):
+                _, loss, fetched = session.run([self._step, self.loss, fetches], feed_dict)
+                self.evaluations += 1
+                if not np.isfinite(loss):
+                    at = good
+                    raise NonFiniteLoss("the loss became %s at iteration %d" % (loss, self.iterations + 1))
+                good = at
+                if loss_callback is not None:
+                    loss_callback(*fetched)
+                self.iterations += 1
+                at = self._packer.pack(session.run(self.var_list))
+                if step_callback is not None:
+                    step_callback(at)
+        finally:
+            self._assign_packed(session, at if np.all(np.isfinite(at)) else good)
+        return at

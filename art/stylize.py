@@ -1,0 +1,204 @@
+"""Painting one picture: frozen targets, one loss graph, one optimiser run.
+
+The library computes and never prints: progress goes out as a `Progress`
+record to a callback, and the caller owns the terminal and the files.
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from art import losses, optim, vgg
+from art.errors import ArtError
+
+tf1 = tf.compat.v1
+
+PIXEL_BOUNDS = (0.0, 255.0)
+
+
+@dataclasses.dataclass
+class Progress:
+    """One finished iteration, as handed to the callback."""
+    iteration: int
+    iterations: int
+    evaluations: int
+    losses: dict          # 'total', 'content', 'style', 'tv', and 'style/conv1_1', ...
+    elapsed: float        # seconds since the optimiser started
+    image: callable       # () -> HxWx3 float32 RGB 0-255 of this iterate; computed on demand
+
+    @property
+    def seconds_per_iteration(self):
+        return self.elapsed / max(self.iteration, 1)
+
+    @property
+    def seconds_left(self):
+        return self.seconds_per_iteration * (self.iterations - self.iteration)
+
+
+@dataclasses.dataclass
+class Result:
+    image: np.ndarray     # HxWx3 float32 RGB 0-255
+    status: str           # 'done', 'interrupted' (Ctrl-C) or 'nonfinite' (last good image kept)
+    message: str
+    iterations: int
+    evaluations: int
+    elapsed: float
+    history: list         # per iteration: the losses dict of `Progress`
+
+
+def _session(graph):
+    config = tf1.ConfigProto()
+    # Users with a GPU share it with other programs; take memory as needed.
+    config.gpu_options.allow_growth = True
+    return tf1.Session(graph=graph, config=config)
+
+
+def _features(weights, image, names, pooling, grams):
+    """Run the network once on `image` and return numpy features (or Grams) for `names`."""
+    graph = tf.Graph()
+    with graph.as_default():
+        rgb = tf1.placeholder(tf.float32, (1,) + image.shape)
+        net = vgg.build(rgb, weights, pooling, last=vgg.deepest(names))
+        wanted = {name: losses.gram(net[name]) if grams else net[name] for name in names}
+        with _session(graph) as session:
+            return session.run(wanted, {rgb: image[None]})
+
+
+def check_layers(config, shape):
+    """Raise ArtError if any loss layer is unknown or deeper than the picture supports."""
+    names = list(config.content_layers) + list(config.style_layers)
+    vgg.check_layers(names)
+    need = vgg.min_size(names)
+    if min(shape[:2]) < need:
+        raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px on each side"
+                       % (shape[1], shape[0], vgg.deepest(names), need))
+
+
+def content_targets(weights, content, config):
+    """The content image's features at the content layers, frozen as numpy arrays."""
+    return _features(weights, content, list(config.content_layers), config.pooling, grams=False)
+
+
+def style_targets(weights, styles, blend, config):
+    """Blended Gram targets: sum_i blend_i * Gram_i at each style layer.
+
+    Gram matrices are normalised by the number of positions, so style images
+    of any size blend on an equal footing.
+    """
+    if blend is None:
+        blend = [1.0] * len(styles)
+    if len(blend) != len(styles):
+        raise ArtError("--style-blend has %d weights for %d style images; give one per style"
+                       % (len(blend), len(styles)))
+    blend = np.asarray(blend, np.float64)
+    if np.any(blend < 0) or blend.sum() <= 0:
+        raise ArtError("--style-blend weights must be >= 0 and not all zero, got %s"
+                       % " ".join("%g" % b for b in blend))
+    blend = blend / blend.sum()
+    names = list(config.style_layers)
+    targets = {name: 0.0 for name in names}
+    for style, w in zip(styles, blend):
+        for name, g in _features(weights, style, names, config.pooling, grams=True).items():
+            targets[name] = targets[name] + w * g
+    return {name: t.astype(np.float32) for name, t in targets.items()}
+
+
+def build_loss(image, weights, config, content_t, style_t):
+    """The total loss and its breakdown for `image`, with targets frozen as constants.
+
+    Returns:
+      (total tensor, dict of named scalar tensors: content, style, tv and per layer).
+    """
+    names = list(config.content_layers) + list(config.style_layers)
+    net = vgg.build(image, weights, config.pooling, last=vgg.deepest(names))
+    content, content_by = losses.content_loss(net, content_t, config.content_layers,
+                                              config.content_weight)
+    style, style_by = losses.style_loss(net, style_t, config.style_layers, config.style_weight)
+    tv, _ = losses.tv_loss(image, config.tv_weight)
+    terms = {"content": content, "style": style, "tv": tv}
+    terms.update({"content/" + k: v for k, v in content_by.items()})
+    terms.update({"style/" + k: v for k, v in style_by.items()})
+    total = tf.add_n([content, style, tv], name="total_loss")
+    return total, terms
+
+
+def initial_image(config, content, rng):
+    if config.init == "content":
+        return content.copy()
+    if config.init == "noise":
+        # White noise, as in Gatys et al.; uniform over the pixel range.
+        return rng.uniform(*PIXEL_BOUNDS, size=content.shape).astype(np.float32)
+    raise ArtError("--init %r: expected content, noise or an image path" % config.init)
+
+
+def paint(weights, content, styles, config, callback=None, init=None):
+    """Paint `content` in the style of `styles`.
+
+    Args:
+      weights: `art.weights.VGGWeights`.
+      content: HxWx3 float32 RGB 0-255, already at the output size.
+      styles: list of HxWx3 float32 RGB 0-255 style images, already scaled.
+      config: `art.config.PaintConfig`.
+      callback: called with a `Progress` after every iteration.
+      init: optional starting image (HxWx3); otherwise from `config.init`.
+
+    Returns:
+      `Result`. Ctrl-C and a non-finite loss end the run early with the last
+      good image, not with an exception.
+    """
+    check_layers(config, content.shape)
+    content_t = content_targets(weights, content, config)
+    style_t = style_targets(weights, styles, config.style_blend, config)
+    rng = np.random.default_rng(config.seed)
+    start = initial_image(config, content, rng) if init is None else init.astype(np.float32)
+
+    graph = tf.Graph()
+    with graph.as_default():
+        tf1.set_random_seed(config.seed)
+        # The one trainable variable. A reference variable, because L-BFGS feeds
+        # its value at each evaluation (see art.optim).
+        image_var = tf1.Variable(start[None], name="image", use_resource=False)
+        total, terms = build_loss(image_var, weights, config, content_t, style_t)
+        kwargs = dict(var_list=[image_var], var_to_bounds={image_var: PIXEL_BOUNDS},
+                      maxiter=config.iterations)
+        if config.optimizer == "lbfgs":
+            optimizer = optim.ScipyOptimizerInterface(total, **kwargs)
+        elif config.optimizer == "adam":
+            optimizer = optim.AdamInterface(total, learning_rate=config.learning_rate, **kwargs)
+        else:
+            raise ArtError("unknown optimizer %r; valid: lbfgs, adam" % config.optimizer)
+        fetch_names = ["total"] + sorted(terms)
+        fetches = [total] + [terms[k] for k in sorted(terms)]
+
+        history, latest = [], {}
+        started = time.perf_counter()
+
+        def loss_callback(*values):
+            latest.clear()
+            latest.update({k: float(v) for k, v in zip(fetch_names, values)})
+
+        def step_callback(x):
+            history.append(dict(latest))
+            if callback is not None:
+                callback(Progress(
+                    iteration=optimizer.iterations, iterations=config.iterations,
+                    evaluations=optimizer.evaluations, losses=dict(latest),
+                    elapsed=time.perf_counter() - started,
+                    image=lambda: np.asarray(x, np.float32).reshape(content.shape)))
+
+        status, message = "done", ""
+        with _session(graph) as session:
+            session.run(image_var.initializer)
+            try:
+                optimizer.minimize(session, fetches=fetches, step_callback=step_callback,
+                                   loss_callback=loss_callback)
+            except KeyboardInterrupt:
+                status, message = "interrupted", "interrupted at iteration %d" % optimizer.iterations
+            except optim.NonFiniteLoss as e:
+                status, message = "nonfinite", "%s; kept the image of iteration %d" % (e, optimizer.iterations)
+            image = session.run(image_var)[0]
+    return Result(image=image, status=status, message=message, iterations=optimizer.iterations,
+                  evaluations=optimizer.evaluations, elapsed=time.perf_counter() - started,
+                  history=history)

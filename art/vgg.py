@@ -1,0 +1,90 @@
+"""VGG19 as an explicit TF1 graph, built by a loop over `art.layers.TABLE`.
+
+Import this module only after the entry point has chosen graph mode; nothing
+here runs at import time.
+"""
+
+import collections
+
+import tensorflow as tf
+
+from art import layers
+from art.errors import ArtError
+
+tf1 = tf.compat.v1
+
+POOLINGS = ("avg", "max")
+
+
+def check_pooling(pooling):
+    if pooling not in POOLINGS:
+        raise ArtError("unknown pooling %r; valid: %s" % (pooling, ", ".join(POOLINGS)))
+    return pooling
+
+
+def check_layers(names, what="layer"):
+    """Raise ArtError on the first name that is not an end point of the table."""
+    valid = [name for name, _ in layers.TABLE]
+    for name in names:
+        if name not in valid:
+            raise ArtError("unknown %s %r; valid: %s" % (what, name, ", ".join(valid)))
+
+
+def deepest(names):
+    """The name among `names` that comes last in the network."""
+    order = [name for name, _ in layers.TABLE]
+    return max(names, key=order.index)
+
+
+def min_size(names):
+    """The smallest picture side for which every layer in `names` has at least one position.
+
+    Each 2x2 pooling with VALID padding halves (rounding down) the side, so a
+    layer after p poolings needs 2**p pixels.
+    """
+    order = [name for name, _ in layers.TABLE]
+    last = order.index(deepest(names))
+    pools = sum(1 for name, ch in layers.TABLE[:last] if ch is None)
+    return 2 ** pools
+
+
+def preprocess(rgb, weights):
+    """RGB 0-255 float tensor -> the network's input: its channel order, minus its mean."""
+    x = rgb[..., ::-1] if weights.channel_order == "BGR" else rgb
+    return x - tf.constant(weights.mean_pixel, dtype=rgb.dtype)
+
+
+def build(rgb, weights, pooling="avg", last="conv5_1"):
+    """Build VGG19 on `rgb` up to and including the layer `last`.
+
+    Args:
+      rgb: float32 tensor [batch, H, W, 3], RGB 0-255 (preprocessing is done here,
+        from the weights' own channel order and mean).
+      weights: `art.weights.VGGWeights`.
+      pooling: 'avg' (Gatys et al. found it gives smoother results) or 'max'.
+      last: the deepest end point needed; nothing past it is built, so a
+        conv1_1-only loss costs one convolution.
+
+    Returns:
+      OrderedDict name -> tensor, in network order. A conv name maps to the
+      rectified response: in the Caffe model the paper used, the ReLU runs in
+      place, so the blob named conv4_2 holds relu(conv4_2).
+    """
+    check_pooling(pooling)
+    check_layers([last])
+    net = collections.OrderedDict()
+    x = preprocess(rgb, weights)
+    with tf1.name_scope("vgg19"):
+        for name, channels in layers.TABLE:
+            if channels is None:
+                pool = tf.nn.avg_pool2d if pooling == "avg" else tf.nn.max_pool2d
+                x = pool(x, ksize=2, strides=2, padding="VALID", name=name)
+            else:
+                kernel, bias = weights.kernels[name]
+                # Frozen weights are constants: the image is the only variable.
+                x = tf.nn.conv2d(x, tf.constant(kernel), strides=1, padding="SAME")
+                x = tf.nn.relu(tf.nn.bias_add(x, tf.constant(bias)), name=name)
+            net[name] = x
+            if name == last:
+                break
+    return net

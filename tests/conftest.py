@@ -1,0 +1,43 @@
+import os
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+SHARED_IMAGES = os.path.join(os.path.dirname(ROOT), "shared", "images")
+
+from art import layers  # noqa: E402
+from art.weights import VGGWeights  # noqa: E402
+
+
+def make_random_weights(seed=0, order="RGB"):
+    """He-initialised random VGG19 weights: activations keep a sane scale through 16 layers."""
+    rng = np.random.default_rng(seed)
+    kernels = {}
+    for name, shape in layers.CONV_SHAPES.items():
+        fan_in = shape[0] * shape[1] * shape[2]
+        kernels[name] = (rng.normal(0, np.sqrt(2.0 / fan_in), shape).astype(np.float32),
+                         rng.normal(0, 0.01, shape[3]).astype(np.float32))
+    return VGGWeights(kernels=kernels, mean_pixel=np.array([120.0, 115.0, 105.0], np.float32),
+                      channel_order=order, source="random seed %d" % seed)
+
+
+@pytest.fixture(scope="session")
+def random_weights():
+    return make_random_weights()
+
+
+@pytest.fixture(scope="session")
+def tf1():
+    """TensorFlow in graph mode, as the entry points set it up."""
+    from art import cli
+    return cli.quiet_tensorflow().compat.v1
+
+
+def shared_image(name):
+    path = os.path.join(SHARED_IMAGES, name)
+    if not os.path.exists(path):
+        pytest.skip("%s is not beside the project (../shared/images)" % name)
+    return path

@@ -1,0 +1,88 @@
+"""The painting engine on random weights: targets, blending, the loss falling, reproducibility."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from art.config import PaintConfig
+from art.errors import ArtError
+from test_losses import numpy_gram
+
+rng = np.random.default_rng(0)
+CONTENT = rng.uniform(0, 255, (32, 40, 3)).astype(np.float32)
+STYLES = [rng.uniform(0, 255, (24, 24, 3)).astype(np.float32),
+          np.tile(np.linspace(0, 255, 36, dtype=np.float32)[:, None, None], (1, 28, 3))]
+
+
+def small_config(**kw):
+    base = dict(iterations=8, print_every=0, style_layers={"conv1_1": 1.0, "conv2_1": 1.0},
+                content_layers={"conv2_2": 1.0})
+    base.update(kw)
+    return PaintConfig(**base)
+
+
+def test_style_targets_blend_the_grams(tf1, random_weights):
+    from art import stylize
+    config = small_config()
+    single = [stylize.style_targets(random_weights, [s], None, config) for s in STYLES]
+    blended = stylize.style_targets(random_weights, STYLES, [3.0, 1.0], config)
+    for name in config.style_layers:
+        np.testing.assert_allclose(blended[name], 0.75 * single[0][name] + 0.25 * single[1][name],
+                                   rtol=1e-5)
+    # The Gram is the numpy Gram of the features.
+    features = stylize._features(random_weights, STYLES[0], ["conv1_1"], "avg", grams=False)
+    np.testing.assert_allclose(single[0]["conv1_1"], numpy_gram(features["conv1_1"]), rtol=1e-4)
+
+
+def test_bad_blends_are_refused(tf1, random_weights):
+    from art import stylize
+    with pytest.raises(ArtError, match="2 weights for 1 style"):
+        stylize.style_targets(random_weights, STYLES[:1], [1.0, 2.0], small_config())
+    with pytest.raises(ArtError, match=">= 0"):
+        stylize.style_targets(random_weights, STYLES, [1.0, -2.0], small_config())
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_paint_lowers_the_loss_and_repeats_exactly(tf1, random_weights, optimizer):
+    from art import stylize
+    config = small_config(optimizer=optimizer, init="noise", seed=3, learning_rate=5.0)
+    seen = []
+    result = stylize.paint(random_weights, CONTENT, STYLES[:1], config, callback=seen.append)
+    assert result.status == "done" and result.iterations == 8 == len(seen) == len(result.history)
+    assert result.evaluations >= result.iterations
+    assert result.history[-1]["total"] < 0.5 * result.history[0]["total"]
+    assert set(result.history[0]) >= {"total", "content", "style", "tv", "style/conv1_1",
+                                      "content/conv2_2"}
+    assert result.image.shape == CONTENT.shape
+    assert result.image.min() >= 0 and result.image.max() <= 255
+    np.testing.assert_array_equal(seen[-1].image(), result.image)
+    again = stylize.paint(random_weights, CONTENT, STYLES[:1], config)
+    np.testing.assert_array_equal(again.image, result.image)
+
+
+def test_too_small_for_the_layers(tf1, random_weights):
+    from art import stylize
+    config = small_config(style_layers={"conv5_1": 1.0})
+    with pytest.raises(ArtError, match="needs at least 16 px"):
+        stylize.paint(random_weights, CONTENT[:12], STYLES[:1], config)
+
+
+def test_interrupt_keeps_the_last_iterate(tf1, random_weights):
+    from art import stylize
+    config = small_config(iterations=50)
+    seen = []
+
+    def callback(p):
+        seen.append(p.image())
+        if p.iteration == 3:
+            raise KeyboardInterrupt
+    result = stylize.paint(random_weights, CONTENT, STYLES[:1], config, callback=callback)
+    assert result.status == "interrupted" and result.iterations == 3
+    np.testing.assert_array_equal(result.image, seen[-1])
+
+
+def test_config_round_trips_through_the_report():
+    config = small_config(style_blend=[1.0, 2.0])
+    assert PaintConfig(**config.to_dict()) == config
+    assert dataclasses.asdict(PaintConfig())["content_layers"] == {"conv4_2": 1.0}
