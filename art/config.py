@@ -53,7 +53,7 @@ class PaintConfig:
     optimizer: str = _field("lbfgs", "L-BFGS-B (scipy) or Adam", choices=("lbfgs", "adam"))
     learning_rate: float = _field(8.0, "Adam's step size, in pixel units (0-255)")
     content_weight: float = _field(1.0, "weight of the content term")
-    style_weight: float = _field(1e3, "weight of the style term")
+    style_weight: float = _field(3e-3, "weight of the style term")
     tv_weight: float = _field(1e-2, "weight of the total-variation (smoothness) term")
     content_layers: dict = _field(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
                                   type=parse_layer_weights)

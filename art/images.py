@@ -243,6 +243,29 @@ def to_uint8(image):
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
+def check_output_path(path, inputs=()):
+    """Refuse, before any work is done, an output that `save_image` could not write.
+
+    Returns:
+      `path` as a string.
+
+    Raises:
+      ArtError: unknown extension, missing folder, or `path` is one of `inputs`.
+    """
+    path = os.fspath(path)
+    ext = os.path.splitext(path)[1].lower()
+    if ext not in _WRITERS:
+        raise ArtError("cannot write %s: unknown image extension %r; use one of %s"
+                       % (path, ext, ", ".join(_WRITERS)))
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ArtError("cannot write %s: folder %s does not exist" % (path, folder))
+    for other in inputs:
+        if other and os.path.exists(other) and os.path.exists(path) and os.path.samefile(other, path):
+            raise ArtError("refusing to overwrite the input %s; choose another output path" % path)
+    return path
+
+
 def save_image(path, image, inputs=()):
     """Write an image atomically, in the format its extension names.
 
@@ -257,11 +280,8 @@ def save_image(path, image, inputs=()):
       ArtError: unknown extension, missing folder, `path` is one of `inputs`,
         or the file cannot be written.
     """
-    path = os.fspath(path)
+    path = check_output_path(path, inputs)
     ext = os.path.splitext(path)[1].lower()
-    if ext not in _WRITERS:
-        raise ArtError("cannot write %s: unknown image extension %r; use one of %s"
-                       % (path, ext, ", ".join(_WRITERS)))
     pixels = to_uint8(image)
     if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 3)):
         raise ValueError("save_image needs an (h, w, 3) or (h, w) image, got shape %r"
