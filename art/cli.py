@@ -1,11 +1,28 @@
 """What every entry point shares: quiet TF start-up, graph mode, one-line errors."""
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import sys
 
 from art.errors import ArtError
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send the C++ side's stderr to /dev/null: TF's oneDNN and absl start-up
+    notices ignore TF_CPP_MIN_LOG_LEVEL. Python exceptions still propagate."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def quiet_tensorflow():
@@ -18,7 +35,8 @@ def quiet_tensorflow():
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
-        import tensorflow as tf
+        with _stderr_silenced():
+            import tensorflow as tf
     except ImportError:
         raise ArtError("TensorFlow is not installed; run: pip install -e '.[cpu]' "
                        "(or '.[gpu]' on a machine with an NVIDIA GPU)") from None
@@ -56,10 +74,15 @@ def config_from_args(cls, args):
 
 
 def run_main(main):
-    """Call main(); an ArtError becomes 'error: ...' on stderr and exit status 2."""
+    """Call main(); an ArtError becomes 'error: ...' on stderr and exit status 2, Ctrl-C 130."""
     try:
         status = main()
     except ArtError as e:
         print("error: %s" % e, file=sys.stderr)
         status = 2
+    except KeyboardInterrupt:
+        # Outside the optimiser (which keeps its own last image), there is
+        # nothing half-done worth keeping: outputs are only ever renamed in whole.
+        print("interrupted", file=sys.stderr)
+        status = 130
     sys.exit(status or 0)

@@ -6,6 +6,7 @@ whole dataclass out, so a run can be repeated from its report.
 """
 
 import dataclasses
+import math
 
 from art import layers
 from art.errors import ArtError
@@ -13,13 +14,11 @@ from art.errors import ArtError
 
 def parse_layer_weights(text):
     """'conv1_1=1,conv2_1=0.5' or 'conv1_1,conv2_1' (weight 1) -> {name: weight}."""
-    valid = [name for name, _ in layers.TABLE]
     result = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, _, weight = item.partition("=")
         name = name.strip()
-        if name not in valid:
-            raise ArtError("unknown layer %r in %r; valid: %s" % (name, text, ", ".join(valid)))
+        layers.check_names([name])
         try:
             result[name] = float(weight) if weight else 1.0
         except ValueError:
@@ -74,6 +73,38 @@ class PaintConfig:
     weights: str = _field(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz, "
                           "fetched on first use)")
     report: str = _field(None, "write a JSON report of the run to this path")
+
+    def check(self, shape=None):
+        """Refuse settings that cannot work, before any expensive work starts.
+
+        Args:
+          shape: (height, width) of the output, if known.
+        """
+        if self.iterations < 1:
+            raise ArtError("--iterations must be at least 1, got %d" % self.iterations)
+        for name in ("print_every", "save_every"):
+            if getattr(self, name) < 0:
+                raise ArtError("--%s must be >= 0, got %d" % (name.replace("_", "-"), getattr(self, name)))
+        for name in ("content_weight", "style_weight", "tv_weight", "learning_rate", "style_scale"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0) or (name in ("learning_rate", "style_scale")
+                                                             and value == 0):
+                raise ArtError("--%s must be a finite number %s, got %g"
+                               % (name.replace("_", "-"),
+                                  "> 0" if name in ("learning_rate", "style_scale") else ">= 0", value))
+        names = list(self.content_layers) + list(self.style_layers)
+        if not names:
+            raise ArtError("no content or style layers to paint with")
+        layers.check_names(names)
+        if self.style is not None and self.style_blend is not None \
+                and len(self.style_blend) != len(self.style):
+            raise ArtError("--style-blend has %d weights for %d style images; give one per style"
+                           % (len(self.style_blend), len(self.style)))
+        if shape is not None:
+            need = layers.min_size(names)
+            if min(shape) < need:
+                raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px "
+                               "on each side" % (shape[1], shape[0], layers.deepest(names), need))
 
     def to_dict(self):
         return dataclasses.asdict(self)

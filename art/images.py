@@ -243,20 +243,22 @@ def to_uint8(image):
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def check_output_path(path, inputs=()):
+def check_output_path(path, inputs=(), extensions=None):
     """Refuse, before any work is done, an output that `save_image` could not write.
 
     Returns:
       `path` as a string.
 
     Raises:
-      ArtError: unknown extension, missing folder, or `path` is one of `inputs`.
+      ArtError: an extension not among `extensions` (default: the image
+        formats `save_image` writes), a missing folder, or `path` is one of `inputs`.
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
-    if ext not in _WRITERS:
-        raise ArtError("cannot write %s: unknown image extension %r; use one of %s"
-                       % (path, ext, ", ".join(_WRITERS)))
+    extensions = tuple(_WRITERS) if extensions is None else extensions
+    if ext not in extensions:
+        raise ArtError("cannot write %s: unknown extension %r; use one of %s"
+                       % (path, ext, ", ".join(extensions)))
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ArtError("cannot write %s: folder %s does not exist" % (path, folder))

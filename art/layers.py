@@ -6,6 +6,8 @@ count of the benchmarks, the receptive fields of the tiler) is derived from it.
 
 from collections import OrderedDict
 
+from art.errors import ArtError
+
 # (name, output channels) for convolutions; pooling layers carry None. The
 # order is the network's; a ReLU follows every convolution (its end point is
 # named relu<block>_<n>). Names are MatConvNet's, which most style-transfer
@@ -36,3 +38,27 @@ CONV_SHAPES = _conv_shapes()
 # Keras names the same convolutions block<b>_conv<n>.
 KERAS_NAMES = OrderedDict(
     (name, "block%s_conv%s" % tuple(name[4:].split("_"))) for name in CONV_LAYERS)
+
+NAMES = tuple(name for name, _ in TABLE)
+
+
+def check_names(names, what="layer"):
+    """Raise ArtError on the first name that is not an end point of the table."""
+    for name in names:
+        if name not in NAMES:
+            raise ArtError("unknown %s %r; valid: %s" % (what, name, ", ".join(NAMES)))
+
+
+def deepest(names):
+    """The name among `names` that comes last in the network."""
+    return max(names, key=NAMES.index)
+
+
+def min_size(names):
+    """The smallest picture side for which every layer in `names` has at least one position.
+
+    Each 2x2 pooling with VALID padding halves (rounding down) the side, so a
+    layer after p poolings needs 2**p pixels.
+    """
+    last = NAMES.index(deepest(names))
+    return 2 ** sum(1 for _, channels in TABLE[:last] if channels is None)

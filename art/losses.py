@@ -28,7 +28,9 @@ def gram(features):
 
 def _weighted_sum(weight, breakdown):
     terms = {name: weight * term for name, term in breakdown.items()}
-    return tf.add_n(list(terms.values())), terms
+    # No layers (a style-only or content-only run) is a term of zero.
+    total = tf.add_n(list(terms.values())) if terms else tf.constant(0.0)
+    return total, terms
 
 
 def content_loss(net, targets, layer_weights, weight=1.0):

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from art import losses, optim, vgg
+from art import layers, losses, optim, vgg
 from art.errors import ArtError
 
 tf1 = tf.compat.v1
@@ -57,23 +57,15 @@ def _session(graph):
 
 def _features(weights, image, names, pooling, grams):
     """Run the network once on `image` and return numpy features (or Grams) for `names`."""
+    if not names:
+        return {}
     graph = tf.Graph()
     with graph.as_default():
         rgb = tf1.placeholder(tf.float32, (1,) + image.shape)
-        net = vgg.build(rgb, weights, pooling, last=vgg.deepest(names))
+        net = vgg.build(rgb, weights, pooling, last=layers.deepest(names))
         wanted = {name: losses.gram(net[name]) if grams else net[name] for name in names}
         with _session(graph) as session:
             return session.run(wanted, {rgb: image[None]})
-
-
-def check_layers(config, shape):
-    """Raise ArtError if any loss layer is unknown or deeper than the picture supports."""
-    names = list(config.content_layers) + list(config.style_layers)
-    vgg.check_layers(names)
-    need = vgg.min_size(names)
-    if min(shape[:2]) < need:
-        raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px on each side"
-                       % (shape[1], shape[0], vgg.deepest(names), need))
 
 
 def content_targets(weights, content, config):
@@ -112,7 +104,7 @@ def build_loss(image, weights, config, content_t, style_t):
       (total tensor, dict of named scalar tensors: content, style, tv and per layer).
     """
     names = list(config.content_layers) + list(config.style_layers)
-    net = vgg.build(image, weights, config.pooling, last=vgg.deepest(names))
+    net = vgg.build(image, weights, config.pooling, last=layers.deepest(names))
     content, content_by = losses.content_loss(net, content_t, config.content_layers,
                                               config.content_weight)
     style, style_by = losses.style_loss(net, style_t, config.style_layers, config.style_weight)
@@ -122,6 +114,22 @@ def build_loss(image, weights, config, content_t, style_t):
     terms.update({"style/" + k: v for k, v in style_by.items()})
     total = tf.add_n([content, style, tv], name="total_loss")
     return total, terms
+
+
+def evaluate(weights, images, config, content_t, style_t):
+    """The loss terms of each image in `images` (no optimisation), for comparisons.
+
+    Returns:
+      list of dicts like `Progress.losses`, one per image.
+    """
+    graph = tf.Graph()
+    with graph.as_default():
+        image = tf1.placeholder(tf.float32, (1,) + images[0].shape)
+        total, terms = build_loss(image, weights, config, content_t, style_t)
+        terms = dict(terms, total=total)
+        with _session(graph) as session:
+            return [{k: float(v) for k, v in session.run(terms, {image: x[None]}).items()}
+                    for x in images]
 
 
 def initial_image(config, content, rng):
@@ -148,7 +156,7 @@ def paint(weights, content, styles, config, callback=None, init=None):
       `Result`. Ctrl-C and a non-finite loss end the run early with the last
       good image, not with an exception.
     """
-    check_layers(config, content.shape)
+    config.check(content.shape[:2])
     content_t = content_targets(weights, content, config)
     style_t = style_targets(weights, styles, config.style_blend, config)
     rng = np.random.default_rng(config.seed)

@@ -22,32 +22,6 @@ def check_pooling(pooling):
     return pooling
 
 
-def check_layers(names, what="layer"):
-    """Raise ArtError on the first name that is not an end point of the table."""
-    valid = [name for name, _ in layers.TABLE]
-    for name in names:
-        if name not in valid:
-            raise ArtError("unknown %s %r; valid: %s" % (what, name, ", ".join(valid)))
-
-
-def deepest(names):
-    """The name among `names` that comes last in the network."""
-    order = [name for name, _ in layers.TABLE]
-    return max(names, key=order.index)
-
-
-def min_size(names):
-    """The smallest picture side for which every layer in `names` has at least one position.
-
-    Each 2x2 pooling with VALID padding halves (rounding down) the side, so a
-    layer after p poolings needs 2**p pixels.
-    """
-    order = [name for name, _ in layers.TABLE]
-    last = order.index(deepest(names))
-    pools = sum(1 for name, ch in layers.TABLE[:last] if ch is None)
-    return 2 ** pools
-
-
 def preprocess(rgb, weights):
     """RGB 0-255 float tensor -> the network's input: its channel order, minus its mean."""
     x = rgb[..., ::-1] if weights.channel_order == "BGR" else rgb
@@ -71,7 +45,7 @@ def build(rgb, weights, pooling="avg", last="conv5_1"):
       place, so the blob named conv4_2 holds relu(conv4_2).
     """
     check_pooling(pooling)
-    check_layers([last])
+    layers.check_names([last])
     net = collections.OrderedDict()
     x = preprocess(rgb, weights)
     with tf1.name_scope("vgg19"):

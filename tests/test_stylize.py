@@ -16,7 +16,7 @@ STYLES = [rng.uniform(0, 255, (24, 24, 3)).astype(np.float32),
 
 
 def small_config(**kw):
-    base = dict(iterations=8, print_every=0, style_layers={"conv1_1": 1.0, "conv2_1": 1.0},
+    base = dict(iterations=8, print_every=0, style_weight=1.0, style_layers={"conv1_1": 1.0, "conv2_1": 1.0},
                 content_layers={"conv2_2": 1.0})
     base.update(kw)
     return PaintConfig(**base)
@@ -86,3 +86,14 @@ def test_config_round_trips_through_the_report():
     config = small_config(style_blend=[1.0, 2.0])
     assert PaintConfig(**config.to_dict()) == config
     assert dataclasses.asdict(PaintConfig())["content_layers"] == {"conv4_2": 1.0}
+
+
+def test_style_only_and_content_only_runs(tf1, random_weights):
+    """Reconstructions are paintings with one of the layer dicts empty."""
+    from art import stylize
+    for kw in (dict(content_layers={}), dict(style_layers={})):
+        config = small_config(init="noise", iterations=5, **kw)
+        result = stylize.paint(random_weights, CONTENT, STYLES[:1], config)
+        assert result.history[-1]["total"] < result.history[0]["total"]
+    with pytest.raises(ArtError, match="no content or style layers"):
+        stylize.paint(random_weights, CONTENT, STYLES[:1], small_config(content_layers={}, style_layers={}))

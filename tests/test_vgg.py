@@ -74,10 +74,9 @@ def test_pooling_kinds_differ_and_bad_pooling_is_refused(tf1, random_weights):
 
 
 def test_layer_checks():
-    from art import vgg
     with pytest.raises(ArtError, match="unknown layer 'conv6_1'.*valid: conv1_1"):
-        vgg.check_layers(["conv1_1", "conv6_1"])
-    assert vgg.min_size(["conv1_1"]) == 1
-    assert vgg.min_size(["conv1_1", "conv2_1"]) == 2
-    assert vgg.min_size(["conv5_1", "conv1_1"]) == 16
-    assert vgg.deepest(["conv3_1", "conv1_2", "conv4_2"]) == "conv4_2"
+        layers.check_names(["conv1_1", "conv6_1"])
+    assert layers.min_size(["conv1_1"]) == 1
+    assert layers.min_size(["conv1_1", "conv2_1"]) == 2
+    assert layers.min_size(["conv5_1", "conv1_1"]) == 16
+    assert layers.deepest(["conv3_1", "conv1_2", "conv4_2"]) == "conv4_2"
