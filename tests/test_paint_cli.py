@@ -1,0 +1,131 @@
+"""scripts/paint.py as a user runs it: bad input, reports, checkpoints, Ctrl-C."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from art import weights as weights_mod
+from conftest import ROOT, make_random_weights
+
+SCRIPT = os.path.join(ROOT, "scripts", "paint.py")
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("paint")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(d / "content.png")
+    Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(d / "style.png")
+    Image.fromarray(rng.integers(0, 256, (30, 40), dtype=np.uint8)).save(d / "grey.png")
+    Image.fromarray(rng.integers(0, 256, (30, 40, 4), dtype=np.uint8)).save(d / "rgba.png")
+    (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    weights_mod.save_npz(make_random_weights(), str(d / "random.npz"))
+    return d
+
+
+def paint(files, *args, check=None, **kw):
+    base = ["--content", str(files / "content.png"), "--style", str(files / "style.png"),
+            "--weights", str(files / "random.npz"), "--size", "40", "--iterations", "2",
+            "--print-every", "1"]
+    proc = subprocess.run([sys.executable, SCRIPT] + base + list(args), capture_output=True,
+                          text=True, timeout=120, **kw)
+    if check is not None:
+        assert proc.returncode == check, proc.stderr
+    return proc
+
+
+BAD = [
+    (["--content", "{d}/missing.png"], "cannot read image .*missing.png"),
+    (["--content", "{d}/corrupt.png"], "cannot read image .*corrupt.png"),
+    (["--style", "{d}/style.png", "{d}/nope.jpg"], "cannot read image .*nope.jpg"),
+    (["--style-layers", "conv1_1=1,conv9_9=1"], "unknown layer 'conv9_9'; valid: conv1_1, conv1_2"),
+    (["--content-layers", "conv4_2=x"], "bad weight 'x' for layer conv4_2"),
+    (["--size", "8"], "too small for layer conv5_1: it needs at least 16 px"),
+    (["--size", "4kk"], "4kk"),
+    (["--size", "100000x100000"], "needs about .* GB .* smaller --size"),
+    (["--style-blend", "1", "2"], "2 weights for 1 style images"),
+    (["--out", "{d}/content.png"], "refusing to overwrite the input"),
+    (["--out", "{d}/out.bmp"], "unknown extension '.bmp'"),
+    (["--out", "{d}/no/such/dir/out.png"], "folder .* does not exist"),
+    (["--weights", "{d}/missing.npz"], "missing.npz: no such file"),
+    (["--weights", "{d}/content.png"], "content.png"),
+    (["--iterations", "0"], "--iterations must be at least 1"),
+    (["--style-weight", "nan"], "--style-weight must be a finite number"),
+    (["--style-scale", "0"], "--style-scale must be a finite number > 0"),
+    (["--init", "{d}/missing.png"], "cannot read image .*missing.png"),
+    (["--report", "{d}/report.txt"], "unknown extension '.txt'"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_and_writes_nothing(files, args, message):
+    before = sorted(os.listdir(files))
+    content = (files / "content.png").read_bytes()
+    out = [] if "--out" in args else ["--out", str(files / "out.png")]
+    proc = paint(files, *out, *[a.format(d=files) for a in args])
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    import re
+    assert re.search(message, lines[0]), lines[0]
+    assert sorted(os.listdir(files)) == before
+    assert (files / "content.png").read_bytes() == content
+
+
+def test_a_run_writes_the_picture_and_its_report_and_repeats(files, tmp_path):
+    for name in ("a", "b"):
+        paint(files, "--out", str(tmp_path / (name + ".png")), "--report",
+              str(tmp_path / (name + ".json")), "--init", "noise", "--seed", "7", check=0)
+    a, b = (np.asarray(Image.open(tmp_path / n)) for n in ("a.png", "b.png"))
+    assert a.shape == (30, 40, 3)
+    np.testing.assert_array_equal(a, b)
+    report = json.loads((tmp_path / "a.json").read_text())
+    assert report["config"]["seed"] == 7 and report["config"]["init"] == "noise"
+    assert report["config"]["style_layers"]["conv5_1"] == 1.0
+    assert report["iterations"] == 2 == len(report["losses"])
+    assert report["evaluations"] >= 2
+    assert {"total", "content", "style", "tv", "style/conv1_1"} <= set(report["losses"][0])
+    assert report["seconds_per_evaluation"] > 0 and report["peak_memory_bytes"] > 1e8
+    assert report["output"] == str(tmp_path / "a.png") and report["status"] == "done"
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "a.png", "b.json", "b.png"]
+
+
+@pytest.mark.parametrize("kind", ["grey", "rgba"])
+def test_other_image_modes_are_converted(files, tmp_path, kind):
+    out = tmp_path / "out.jpg"
+    proc = paint(files, "--content", str(files / (kind + ".png")), "--out", str(out), check=0)
+    assert "iteration 2/2" in proc.stdout
+    assert Image.open(out).mode == "RGB"
+
+
+def test_checkpoints_and_colour_options(files, tmp_path):
+    out = tmp_path / "out.png"
+    paint(files, "--out", str(out), "--iterations", "4", "--save-every", "2", "--preserve-colors",
+          "--match-colors", "--optimizer", "adam", check=0)
+    assert sorted(os.listdir(tmp_path)) == ["out.0002.png", "out.0004.png", "out.png"]
+
+
+def test_ctrl_c_writes_the_current_picture(files, tmp_path):
+    out = tmp_path / "out.png"
+    base = ["--content", str(files / "content.png"), "--style", str(files / "style.png"),
+            "--weights", str(files / "random.npz"), "--size", "40", "--iterations", "100000",
+            "--print-every", "1", "--out", str(out)]
+    proc = subprocess.Popen([sys.executable, SCRIPT] + base, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if line.startswith("iteration 3/"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: wrote the image of iteration" in err
+    assert Image.open(out).size == (40, 30)
