@@ -45,10 +45,18 @@ def quiet_tensorflow():
     return tf
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except where there is none to show (unset paths, off switches)."""
+
+    def _get_help_string(self, action):
+        if any(action.default is nothing for nothing in (None, False, argparse.SUPPRESS)):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parser_from_dataclass(cls, description):
     """An ArgumentParser with one --flag per field of `cls`, from the field's metadata."""
-    parser = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
     defaults = cls()
     for field in dataclasses.fields(cls):
         meta = dict(field.metadata)
@@ -59,6 +67,8 @@ def parser_from_dataclass(cls, description):
             continue
         if "type" not in meta and "nargs" not in meta and default is not None:
             meta["type"] = type(default)
+            if "choices" not in meta:
+                meta.setdefault("metavar", {int: "N", float: "X", str: "TEXT"}[type(default)])
         if isinstance(default, dict):
             from art.config import format_layer_weights
             meta["help"] += " (default: %s)" % format_layer_weights(default)
