@@ -75,6 +75,8 @@ class PaintConfig:
     print_every: int = _field(10, "print progress every N iterations (0: never)", metavar="N")
     save_every: int = _field(0, "write a numbered checkpoint image every N iterations (0: never)",
                              metavar="N")
+    animate: str = _field(None, "record the painting as it forms into this .gif", metavar="PATH")
+    animate_every: int = _field(10, "one --animate frame every N iterations", metavar="N")
     weights: str = _field(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz, "
                           "fetched on first use)", metavar="PATH")
     report: str = _field(None, "write a JSON report of the run to this path", metavar="PATH")
@@ -87,6 +89,8 @@ class PaintConfig:
         """
         if self.iterations < 1:
             raise ArtError("--iterations must be at least 1, got %d" % self.iterations)
+        if self.animate_every < 1:
+            raise ArtError("--animate-every must be at least 1, got %d" % self.animate_every)
         for name in ("print_every", "save_every"):
             if getattr(self, name) < 0:
                 raise ArtError("--%s must be >= 0, got %d" % (name.replace("_", "-"), getattr(self, name)))

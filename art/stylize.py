@@ -79,6 +79,8 @@ def style_targets(weights, styles, blend, config):
     Gram matrices are normalised by the number of positions, so style images
     of any size blend on an equal footing.
     """
+    if not config.style_layers:
+        return {}
     if blend is None:
         blend = [1.0] * len(styles)
     if len(blend) != len(styles):

@@ -13,7 +13,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from art import cli, images  # noqa: E402  (the path above must come first)
+from art import animate, cli, images  # noqa: E402  (the path above must come first)
 from art.config import PaintConfig  # noqa: E402
 from art.errors import ArtError  # noqa: E402
 
@@ -71,6 +71,8 @@ def load_inputs(config):
     images.check_output_path(config.out, inputs)
     if config.report:
         images.check_output_path(config.report, inputs, extensions=(".json",))
+    if config.animate:
+        animate.Recorder(config.animate, config.animate_every, inputs=inputs)
     content = images.resize(content, shape)
     styles = []
     for path in style_paths:
@@ -127,10 +129,19 @@ def main():
                 format_seconds(p.seconds_left)), flush=True)
         if config.save_every and p.iteration % config.save_every == 0:
             images.save_image(checkpoint_path(config.out, p.iteration), finish(p.image()), inputs)
+        if recorder is not None and p.iteration % recorder.every == 0:
+            recorder.add(p.iteration, finish(p.image()))
+
+    recorder = None
+    if config.animate:
+        recorder = animate.Recorder(config.animate, config.animate_every, inputs=inputs)
 
     started = time.time()
     result = stylize.paint(weights, paint_content, styles, config, callback=progress, init=init)
     images.save_image(config.out, finish(result.image), inputs)
+    if recorder is not None:
+        recorder.add(result.iterations, finish(result.image), force=True)
+        recorder.write()
     wall = time.time() - started
     if result.status == "interrupted":
         print("interrupted: wrote the image of iteration %d to %s" % (result.iterations, config.out),

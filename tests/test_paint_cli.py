@@ -129,3 +129,14 @@ def test_ctrl_c_writes_the_current_picture(files, tmp_path):
     assert proc.returncode == 130, err
     assert "interrupted: wrote the image of iteration" in err
     assert Image.open(out).size == (40, 30)
+
+
+def test_animation_records_the_run(files, tmp_path):
+    gif = tmp_path / "run.gif"
+    paint(files, "--out", str(tmp_path / "out.png"), "--iterations", "4", "--animate", str(gif),
+          "--animate-every", "2", "--init", "noise", check=0)
+    with Image.open(gif) as im:
+        assert im.size == (40, 30) and im.n_frames >= 2
+    proc = paint(files, "--out", str(tmp_path / "b.png"), "--animate", str(tmp_path / "run.mp4"))
+    assert proc.returncode == 2 and "ffmpeg" in proc.stderr
+    assert not (tmp_path / "b.png").exists()
