@@ -1,0 +1,169 @@
+"""Tiled evaluation IS the untiled one: loss, breakdown and gradient, on random and real weights."""
+
+import functools
+
+import numpy as np
+import pytest
+
+from art import tiling
+from art.config import PaintConfig
+from art.errors import ArtError
+
+# Measured agreement is ~1e-6 (float32 rounding); a margin 16 px short of conv5_1's
+# reach already misses by ~3e-4, so this tolerance tells exact from nearly exact.
+GRAD_TOL = 2e-5
+LOSS_TOL = 1e-5
+
+DEEP = dict(style_layers={n: 1.0 for n in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
+            content_layers={"conv4_2": 1.0}, style_weight=1.0)
+SHALLOW = dict(style_layers={"conv1_1": 1.0, "conv2_1": 0.5, "conv3_1": 1.0},
+               content_layers={"conv2_2": 1.0}, style_weight=1.0)
+
+
+def config_of(layers, pooling="avg", **kw):
+    return PaintConfig(pooling=pooling, **dict(layers, **kw))
+
+
+@functools.lru_cache(maxsize=None)
+def pictures(shape):
+    rng = np.random.default_rng(sum(shape))
+    content = rng.uniform(0, 255, shape + (3,)).astype(np.float32)
+    style = rng.uniform(0, 255, (40, 48, 3)).astype(np.float32)
+    image = rng.uniform(0, 255, shape + (3,)).astype(np.float32)
+    return content, style, image
+
+
+def untiled(tf1, weights, config, image, content_t, style_t):
+    """The reference: `build_loss` on the whole picture and `tf.gradients`."""
+    import tensorflow as tf
+    from art import stylize
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf1.placeholder(tf.float32, (1,) + image.shape)
+        total, terms = stylize.build_loss(x, weights, config, content_t, style_t)
+        grad = tf.gradients(total, x)[0]
+        with tf1.Session(graph=graph) as session:
+            total, grad, terms = session.run([total, grad, terms], {x: image[None]})
+    return float(total), grad[0], {k: float(v) for k, v in terms.items()}
+
+
+def compare(tf1, weights, config, shape, tiles, check=True):
+    """(relative loss error, worst relative term error, gradient error / max |gradient|)."""
+    from art import stylize, tiled
+    content, style, image = pictures(shape)
+    content_t = stylize.content_targets(weights, content, config)
+    style_t = stylize.style_targets(weights, [style], None, config)
+    loss, grad, terms = untiled(tf1, weights, config, image, content_t, style_t)
+    with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles, check=check) as ev:
+        ops = len(ev.runner.graph.get_operations())
+        t_loss, t_grad, t_terms = ev.evaluate(image)
+        # A second evaluation reuses the graph and gives the same numbers.
+        again = ev.evaluate(image[None])
+        assert len(ev.runner.graph.get_operations()) == ops
+    assert again[0] == t_loss and again[1].shape == (1,) + image.shape
+    np.testing.assert_array_equal(again[1][0], t_grad)
+    assert t_grad.shape == grad.shape and set(t_terms) == set(terms)
+    term_error = max(abs(t_terms[k] - terms[k]) / max(abs(terms[k]), 1e-12) for k in terms)
+    return (abs(t_loss - loss) / abs(loss), term_error,
+            float(np.abs(t_grad - grad).max() / np.abs(grad).max()))
+
+
+def names(config):
+    return list(config.content_layers) + list(config.style_layers)
+
+
+CASES = [
+    # Tiny odd sizes reaching conv5_1: the default margin (80 px) clips at the border.
+    ("67x93 deep, 2 tiles", DEEP, "avg", (67, 93), dict(n_tiles=2)),
+    ("67x93 deep, 4 tiles", DEEP, "max", (67, 93), dict(n_tiles=4)),
+    ("67x93 deep, 6 tiles", DEEP, "avg", (67, 93), dict(n_tiles=6)),
+    # A strip whose middle tile's outer box stops 80 px short of both ends: conv5_1 margins
+    # that do not reach the border.
+    ("32x272 deep, 3 tiles", DEEP, "avg", (32, 272), dict(n_tiles=3)),
+    ("32x272 deep, 3 tiles, max", DEEP, "max", (32, 272), dict(n_tiles=3)),
+    # 12 tiles of inner ~64 px, margin 48 against layers up to conv3_1.
+    ("160x224 shallow", SHALLOW, "max", (160, 224), dict(tile_size=64, margin=48)),
+    ("165x227 shallow, odd", SHALLOW, "avg", (165, 227), dict(n_tiles=6, margin=32)),
+]
+
+
+@pytest.mark.parametrize("layers, pooling, shape, kw", [c[1:] for c in CASES],
+                         ids=[c[0] for c in CASES])
+def test_tiled_equals_untiled(tf1, random_weights, layers, pooling, shape, kw):
+    config = config_of(layers, pooling)
+    tiles = tiling.tiles_for(shape, names=names(config), **kw)
+    loss_error, term_error, grad_error = compare(tf1, random_weights, config, shape, tiles)
+    assert loss_error < LOSS_TOL and term_error < LOSS_TOL and grad_error < GRAD_TOL
+
+
+def test_cases_include_margins_inside_the_picture():
+    """The exactness claim is about margins that do NOT reach the border; make sure the cases
+    above contain some, at conv5_1 and at conv3_1."""
+    for shape, kw, layers in (((32, 272), dict(n_tiles=3), DEEP),
+                              ((160, 224), dict(tile_size=64, margin=48), SHALLOW)):
+        tiles = tiling.tiles_for(shape, names=names(config_of(layers)), **kw)
+        inside = [t for t in tiles if 0 < t.outer[2] and t.outer[3] < shape[1]]
+        assert inside
+
+
+def test_style_only_and_content_only(tf1, random_weights):
+    for kw in (dict(content_layers={}), dict(style_layers={})):
+        config = config_of(DEEP, **kw)
+        tiles = tiling.tiles_for((32, 272), n_tiles=3, names=names(config))
+        loss_error, term_error, grad_error = compare(tf1, random_weights, config, (32, 272), tiles)
+        assert loss_error < LOSS_TOL and term_error < LOSS_TOL and grad_error < GRAD_TOL
+
+
+def test_a_short_margin_is_refused_and_would_not_be_exact(tf1, random_weights):
+    """The test above can fail: 16 px less margin than conv5_1's reach is measurably off."""
+    from art import tiled
+    config = config_of(DEEP)
+    short = tiling.tiles_for((32, 272), n_tiles=3, margin=48, names=["conv4_2"])
+    with pytest.raises(ArtError, match="too small for layer conv5_1"):
+        tiled.TiledEvaluator(random_weights, config, (32, 272), {}, {}, short)
+    _, _, grad_error = compare(tf1, random_weights, config, (32, 272), short, check=False)
+    assert grad_error > 10 * GRAD_TOL
+
+
+def test_tv_in_bands_matches_the_whole_picture(monkeypatch):
+    from art import tiled
+    image = np.random.default_rng(0).uniform(0, 255, (23, 9, 3)).astype(np.float32)
+    x = image.astype(np.float64)
+    dy, dx = np.diff(x, axis=0), np.diff(x, axis=1)
+    loss = 0.5 * (np.sum(dy ** 2) + np.sum(dx ** 2)) / x.size
+    grad = np.zeros_like(x)
+    grad[1:] += dy
+    grad[:-1] -= dy
+    grad[:, 1:] += dx
+    grad[:, :-1] -= dx
+    grad *= 2 * 0.5 / x.size
+    for rows in (1, 4, 23, 256):
+        monkeypatch.setattr(tiled, "TV_ROWS", rows)
+        got_loss, got_grad = tiled.tv(image, 0.5)
+        np.testing.assert_allclose(got_loss, loss, rtol=1e-10)
+        np.testing.assert_allclose(got_grad, grad, rtol=1e-5, atol=1e-9)
+
+
+def test_wrong_image_size_is_refused(tf1, random_weights):
+    from art import stylize, tiled
+    config = config_of(SHALLOW)
+    content, style, image = pictures((32, 48))
+    tiles = tiling.tiles_for((32, 48), n_tiles=2, names=names(config))
+    with tiled.TiledEvaluator(random_weights, config, (32, 48),
+                              stylize.content_targets(random_weights, content, config),
+                              stylize.style_targets(random_weights, [style], None, config),
+                              tiles) as ev:
+        with pytest.raises(ArtError,
+                           match="image of 40x32 px given to a tiled evaluator for 48x32"):
+            ev.evaluate(image[:, :40])
+
+
+def test_real_weights(tf1, real_weights_path):
+    from art import weights
+    w = weights.load(real_weights_path)
+    config = PaintConfig()
+    shape = (48, 208)
+    tiles = tiling.tiles_for(shape, n_tiles=3, names=names(config))
+    assert len({t.outer for t in tiles}) == 3
+    loss_error, term_error, grad_error = compare(tf1, w, config, shape, tiles)
+    assert loss_error < LOSS_TOL and term_error < LOSS_TOL and grad_error < GRAD_TOL
