@@ -162,7 +162,10 @@ class AdamInterface(_Interface):
         with tf.control_dependencies([apply]):
             clips = [v.assign(tf.clip_by_value(v, *self.var_to_bounds[v]))
                      for v in self.var_list if v in self.var_to_bounds]
-            self._step = tf.group(apply, *clips)
+            step = tf.group(apply, *clips)
+        # The variables after the step come back from the same run as the step.
+        with tf.control_dependencies([step]):
+            self._after = [tf.identity(v.read_value()) for v in self.var_list]
         self._init = tf1.variables_initializer(optimizer.variables())
 
     def minimize(self, session, feed_dict=None, fetches=None, step_callback=None,
@@ -174,7 +177,7 @@ class AdamInterface(_Interface):
         at = good = self._packer.pack(session.run(self.var_list))
         try:
             for _ in range(self.maxiter):
-                _, loss, fetched = session.run([self._step, self.loss, fetches], feed_dict)
+                after, loss, fetched = session.run([self._after, self.loss, fetches], feed_dict)
                 self.evaluations += 1
                 if not np.isfinite(loss):
                     at = good
@@ -183,7 +186,7 @@ class AdamInterface(_Interface):
                 if loss_callback is not None:
                     loss_callback(*fetched)
                 self.iterations += 1
-                at = self._packer.pack(session.run(self.var_list))
+                at = self._packer.pack(after)
                 if step_callback is not None:
                     step_callback(at)
         finally:

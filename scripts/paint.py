@@ -97,6 +97,7 @@ def main():
         print("no VGG19 weights in %s: fetching the default..." % os.path.dirname(fetch.DEFAULT_WEIGHTS),
               flush=True)
         fetch.fetch_default(fetch.DEFAULT_WEIGHTS, progress=lambda msg: print(msg, flush=True))
+        print("wrote %s" % fetch.DEFAULT_WEIGHTS, flush=True)
     weights_path = fetch.find_weights(config.weights)
     weights = weights_mod.load(weights_path)
 
