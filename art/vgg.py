@@ -22,12 +22,6 @@ def check_pooling(pooling):
     return pooling
 
 
-def preprocess(rgb, weights):
-    """RGB 0-255 float tensor -> the network's input: its channel order, minus its mean."""
-    x = rgb[..., ::-1] if weights.channel_order == "BGR" else rgb
-    return x - tf.constant(weights.mean_pixel, dtype=rgb.dtype)
-
-
 def build(rgb, weights, pooling="avg", last="conv5_1"):
     """Build VGG19 on `rgb` up to and including the layer `last`.
 
@@ -47,7 +41,7 @@ def build(rgb, weights, pooling="avg", last="conv5_1"):
     check_pooling(pooling)
     layers.check_names([last])
     net = collections.OrderedDict()
-    x = preprocess(rgb, weights)
+    x = weights.preprocess(rgb)
     with tf1.name_scope("vgg19"):
         for name, channels in layers.TABLE:
             if channels is None:

@@ -62,21 +62,24 @@ class VGGWeights:
         an RGB file see the same picture the same way.
 
         Args:
-          rgb: array [..., 3] in RGB order, values 0-255.
+          rgb: array or float32 TF tensor [..., 3] in RGB order, values 0-255.
 
         Returns:
-          float32 array of the same shape, in `channel_order`, minus `mean_pixel`.
+          the same kind (numpy float32 array, or tensor), in `channel_order`,
+          minus `mean_pixel`.
 
         Raises:
           ArtError: the last axis is not 3 channels.
         """
-        x = np.asarray(rgb, dtype=np.float32)
-        if x.ndim < 1 or x.shape[-1] != 3:
+        # Slicing and subtraction are written so they work on numpy arrays and
+        # TF tensors alike: the graph uses this very definition.
+        x = rgb if hasattr(rgb, "graph") else np.asarray(rgb, dtype=np.float32)
+        if len(x.shape) < 1 or x.shape[-1] != 3:
             raise ArtError("picture has shape %s; expected RGB with 3 channels in the last axis"
-                           % _shape_str(x.shape))
+                           % _shape_str(tuple(x.shape)))
         if self.channel_order == "BGR":
             x = x[..., ::-1]
-        return x - self.mean_pixel
+        return x - self.mean_pixel.astype(np.float32)
 
 
 def _shape_str(shape):
