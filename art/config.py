@@ -8,7 +8,7 @@ whole dataclass out, so a run can be repeated from its report.
 import dataclasses
 import math
 
-from art import layers
+from art import layers, tiling
 from art.errors import ArtError
 
 
@@ -62,6 +62,9 @@ class PaintConfig:
     style_layers: dict = _field(
         lambda: {name: 1.0 for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
         "style layers as name=weight,...", type=parse_layer_weights, metavar="NAME=W,...")
+    tiles: int = _field(0, "split every evaluation into N tiles (exact: the same loss and gradient "
+                        "as untiled, in memory bounded by a tile); 0: one piece", metavar="N")
+    tile_size: int = _field(0, "instead of --tiles: tiles of about PX pixels a side", metavar="PX")
     pooling: str = _field("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
     init: str = _field("content", "starting image: content, noise, or an image path",
                        metavar="{content,noise,PATH}")
@@ -86,6 +89,9 @@ class PaintConfig:
 
         Args:
           shape: (height, width) of the output, if known.
+
+        Returns:
+          With a shape and tiling asked for, the tiles (`art.tiling.Tile`); else None.
         """
         if self.iterations < 1:
             raise ArtError("--iterations must be at least 1, got %d" % self.iterations)
@@ -109,11 +115,24 @@ class PaintConfig:
                 and len(self.style_blend) != len(self.style):
             raise ArtError("--style-blend has %d weights for %d style images; give one per style"
                            % (len(self.style_blend), len(self.style)))
+        if self.optimizer not in ("lbfgs", "adam"):
+            raise ArtError("unknown optimizer %r; valid: lbfgs, adam" % self.optimizer)
+        if self.tiles < 0 or self.tile_size < 0:
+            raise ArtError("--tiles and --tile-size must be >= 0, got %d and %d"
+                           % (self.tiles, self.tile_size))
+        if self.tiles and self.tile_size:
+            raise ArtError("give --tiles or --tile-size, not both")
+        if (self.tiles or self.tile_size) and self.optimizer != "lbfgs":
+            raise ArtError("tiled painting runs with --optimizer lbfgs, not %s" % self.optimizer)
         if shape is not None:
             need = layers.min_size(names)
             if min(shape) < need:
                 raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px "
                                "on each side" % (shape[1], shape[0], layers.deepest(names), need))
+            if self.tiles or self.tile_size:
+                return tiling.tiles_for(shape, n_tiles=self.tiles or None,
+                                        tile_size=self.tile_size or None, names=names)
+        return None
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -56,8 +56,6 @@ class _Interface:
         if not self.var_list:
             raise ValueError("no variables to optimise")
         self.var_to_bounds = dict(var_to_bounds or {})
-        self.iterations = 0
-        self.evaluations = 0
         self._packer = _Packer(self.var_list)
         with tf1.name_scope("assign_variables"):
             self._placeholders = [tf1.placeholder(v.dtype.base_dtype, v.shape) for v in self.var_list]
@@ -75,6 +73,66 @@ class _Interface:
         return np.concatenate(lows), np.concatenate(highs)
 
 
+class LBFGS:
+    """L-BFGS-B through scipy on a Python objective, counting iterations and evaluations.
+
+    The objective may be anything that returns a loss and its gradient: one
+    session.run (`ScipyOptimizerInterface`), or a map over tiles and a reduce
+    (`art.tiled`). After `run` returns or raises, `x` holds the last finished
+    iterate, so an interruption loses nothing that was done.
+
+    Args:
+      maxiter: iterations at most.
+      maxcor: history length; each entry costs 2 float64 vectors the size of x
+        (scipy's Fortran code works in double precision).
+      bounds: (low, high) vectors or scalars, elementwise; None for none.
+    """
+
+    def __init__(self, maxiter=100, maxcor=10, bounds=None):
+        self.maxiter = maxiter
+        self.maxcor = maxcor
+        self.bounds = bounds
+        self.iterations = 0
+        self.evaluations = 0
+        self.x = None
+
+    def run(self, fun, x0, step_callback=None):
+        """Minimise `fun(x) -> (loss, gradient)` from `x0`; returns the last iterate.
+
+        Raises:
+          NonFiniteLoss: an evaluation gave NaN/inf (`x` is the last good iterate).
+          KeyboardInterrupt: passed on (`x` is the last finished iterate).
+        """
+        x0 = np.asarray(x0, np.float64)
+        low, high = (np.broadcast_to(np.asarray(b, np.float64), x0.shape) for b in
+                     (self.bounds or (-np.inf, np.inf)))
+        self.x = np.clip(x0, low, high)
+
+        def evaluate(x):
+            loss, grad = fun(x)
+            self.evaluations += 1
+            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+                raise NonFiniteLoss("the loss became %s at evaluation %d" % (loss, self.evaluations))
+            return np.float64(loss), np.asarray(grad, np.float64)
+
+        def callback(xk):
+            self.iterations += 1
+            self.x = np.array(xk)
+            if step_callback is not None:
+                step_callback(xk)
+
+        bounded = np.isfinite(low).any() or np.isfinite(high).any()
+        result = scipy.optimize.minimize(
+            evaluate, self.x, jac=True, method="L-BFGS-B",
+            bounds=scipy.optimize.Bounds(low, high) if bounded else None, callback=callback,
+            # Stop on the iteration count, not on scipy's tolerances, which a
+            # style loss hits early in float32 noise.
+            options={"maxiter": self.maxiter, "maxcor": self.maxcor, "ftol": 0.0, "gtol": 0.0,
+                     "maxfun": 20 * self.maxiter})
+        self.x = result.x
+        return self.x
+
+
 class ScipyOptimizerInterface(_Interface):
     """L-BFGS-B through scipy, one session.run per loss+gradient evaluation.
 
@@ -87,16 +145,22 @@ class ScipyOptimizerInterface(_Interface):
       var_list: variables to optimise (default: the trainable ones).
       var_to_bounds: variable -> (low, high), applied elementwise.
       maxiter: iterations at most.
-      maxcor: L-BFGS history length (each entry costs 2 float64 vectors the
-        size of the variables).
+      maxcor: L-BFGS history length (see `LBFGS`).
     """
 
     def __init__(self, loss, var_list=None, var_to_bounds=None, maxiter=100, maxcor=10):
         super().__init__(loss, var_list, var_to_bounds)
         _check_ref_variables(self.var_list)
-        self.maxiter = maxiter
-        self.maxcor = maxcor
+        self._lbfgs = LBFGS(maxiter, maxcor, self._bounds_vector())
         self._grads = tf.gradients(loss, self.var_list)
+
+    @property
+    def iterations(self):
+        return self._lbfgs.iterations
+
+    @property
+    def evaluations(self):
+        return self._lbfgs.evaluations
 
     def minimize(self, session, feed_dict=None, fetches=None, step_callback=None,
                  loss_callback=None):
@@ -107,41 +171,20 @@ class ScipyOptimizerInterface(_Interface):
           KeyboardInterrupt: re-raised after the last finished iteration is assigned.
         """
         fetches = list(fetches or [])
-        x0 = self._packer.pack(session.run(self.var_list))
-        last = {"x": x0}
 
         def fun(x):
             feed = dict(feed_dict or {})
             feed.update(zip(self.var_list, self._packer.unpack(x)))
             loss, grads, fetched = session.run([self.loss, self._grads, fetches], feed)
-            self.evaluations += 1
-            grad = self._packer.pack(grads)
-            if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
-                raise NonFiniteLoss("the loss became %s at evaluation %d" % (loss, self.evaluations))
-            if loss_callback is not None:
+            if loss_callback is not None and np.isfinite(loss):
                 loss_callback(*fetched)
-            return np.float64(loss), grad
+            return loss, self._packer.pack(grads)
 
-        def callback(xk):
-            self.iterations += 1
-            last["x"] = np.array(xk)
-            if step_callback is not None:
-                step_callback(xk)
-
-        low, high = self._bounds_vector()
-        bounds = scipy.optimize.Bounds(low, high) if np.isfinite(low).any() or np.isfinite(high).any() else None
         try:
-            result = scipy.optimize.minimize(
-                fun, np.clip(x0, low, high), jac=True, method="L-BFGS-B", bounds=bounds,
-                callback=callback, options={"maxiter": self.maxiter, "maxcor": self.maxcor,
-                                            # Stop on the iteration count, not on scipy's
-                                            # tolerances, which a style loss hits early
-                                            # in float32 noise.
-                                            "ftol": 0.0, "gtol": 0.0, "maxfun": 20 * self.maxiter})
-            last["x"] = result.x
+            return self._lbfgs.run(fun, self._packer.pack(session.run(self.var_list)), step_callback)
         finally:
-            self._assign_packed(session, last["x"])
-        return last["x"]
+            if self._lbfgs.x is not None:
+                self._assign_packed(session, self._lbfgs.x)
 
 
 class AdamInterface(_Interface):
@@ -154,6 +197,8 @@ class AdamInterface(_Interface):
                  learning_rate=1.0, beta1=0.9, beta2=0.999, epsilon=1e-8):
         super().__init__(loss, var_list, var_to_bounds)
         self.maxiter = maxiter
+        self.iterations = 0
+        self.evaluations = 0
         optimizer = tf1.train.AdamOptimizer(learning_rate, beta1, beta2, epsilon)
         grads_and_vars = optimizer.compute_gradients(loss, self.var_list)
         # The loss fetched with a step must be the loss before that step.

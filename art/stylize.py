@@ -143,6 +143,43 @@ def initial_image(config, content, rng):
     raise ArtError("--init %r: expected content, noise or an image path" % config.init)
 
 
+class _Run:
+    """What every painting run shares: the loss history, progress records, the Result."""
+
+    def __init__(self, config, shape, callback):
+        self.config, self.shape, self.callback = config, shape, callback
+        self.history, self.latest = [], {}
+        self.started = time.perf_counter()
+        self.optimizer = None
+
+    def losses(self, terms):
+        self.latest = dict(terms)
+
+    def step(self, x):
+        self.history.append(dict(self.latest))
+        if self.callback is not None:
+            self.callback(Progress(
+                iteration=self.optimizer.iterations, iterations=self.config.iterations,
+                evaluations=self.optimizer.evaluations, losses=dict(self.latest),
+                elapsed=time.perf_counter() - self.started,
+                image=lambda: np.asarray(x, np.float32).reshape(self.shape)))
+
+    def minimize(self, minimize, *args, **kwargs):
+        """Call minimize(); Ctrl-C and a non-finite loss become a status, not an exception."""
+        try:
+            minimize(*args, **kwargs)
+        except KeyboardInterrupt:
+            return "interrupted", "interrupted at iteration %d" % self.optimizer.iterations
+        except optim.NonFiniteLoss as e:
+            return "nonfinite", "%s; kept the image of iteration %d" % (e, self.optimizer.iterations)
+        return "done", ""
+
+    def result(self, image, status, message):
+        return Result(image=image, status=status, message=message,
+                      iterations=self.optimizer.iterations, evaluations=self.optimizer.evaluations,
+                      elapsed=time.perf_counter() - self.started, history=self.history)
+
+
 def paint(weights, content, styles, config, callback=None, init=None):
     """Paint `content` in the style of `styles`.
 
@@ -150,7 +187,9 @@ def paint(weights, content, styles, config, callback=None, init=None):
       weights: `art.weights.VGGWeights`.
       content: HxWx3 float32 RGB 0-255, already at the output size.
       styles: list of HxWx3 float32 RGB 0-255 style images, already scaled.
-      config: `art.config.PaintConfig`.
+      config: `art.config.PaintConfig`. With `tiles` or `tile_size` set, every
+        evaluation runs tile by tile (`art.tiled`): the same loss and gradient,
+        in memory bounded by a tile.
       callback: called with a `Progress` after every iteration.
       init: optional starting image (HxWx3); otherwise from `config.init`.
 
@@ -158,11 +197,14 @@ def paint(weights, content, styles, config, callback=None, init=None):
       `Result`. Ctrl-C and a non-finite loss end the run early with the last
       good image, not with an exception.
     """
-    config.check(content.shape[:2])
+    tiles = config.check(content.shape[:2])
     content_t = content_targets(weights, content, config)
     style_t = style_targets(weights, styles, config.style_blend, config)
     rng = np.random.default_rng(config.seed)
     start = initial_image(config, content, rng) if init is None else init.astype(np.float32)
+    run = _Run(config, content.shape, callback)
+    if tiles:
+        return _paint_tiled(weights, config, content_t, style_t, start, tiles, run)
 
     graph = tf.Graph()
     with graph.as_default():
@@ -174,41 +216,32 @@ def paint(weights, content, styles, config, callback=None, init=None):
         kwargs = dict(var_list=[image_var], var_to_bounds={image_var: PIXEL_BOUNDS},
                       maxiter=config.iterations)
         if config.optimizer == "lbfgs":
-            optimizer = optim.ScipyOptimizerInterface(total, **kwargs)
-        elif config.optimizer == "adam":
-            optimizer = optim.AdamInterface(total, learning_rate=config.learning_rate, **kwargs)
+            run.optimizer = optim.ScipyOptimizerInterface(total, **kwargs)
         else:
-            raise ArtError("unknown optimizer %r; valid: lbfgs, adam" % config.optimizer)
-        fetch_names = ["total"] + sorted(terms)
+            run.optimizer = optim.AdamInterface(total, learning_rate=config.learning_rate, **kwargs)
+        names = ["total"] + sorted(terms)
         fetches = [total] + [terms[k] for k in sorted(terms)]
-
-        history, latest = [], {}
-        started = time.perf_counter()
-
-        def loss_callback(*values):
-            latest.clear()
-            latest.update({k: float(v) for k, v in zip(fetch_names, values)})
-
-        def step_callback(x):
-            history.append(dict(latest))
-            if callback is not None:
-                callback(Progress(
-                    iteration=optimizer.iterations, iterations=config.iterations,
-                    evaluations=optimizer.evaluations, losses=dict(latest),
-                    elapsed=time.perf_counter() - started,
-                    image=lambda: np.asarray(x, np.float32).reshape(content.shape)))
-
-        status, message = "done", ""
         with _session(graph) as session:
             session.run(image_var.initializer)
-            try:
-                optimizer.minimize(session, fetches=fetches, step_callback=step_callback,
-                                   loss_callback=loss_callback)
-            except KeyboardInterrupt:
-                status, message = "interrupted", "interrupted at iteration %d" % optimizer.iterations
-            except optim.NonFiniteLoss as e:
-                status, message = "nonfinite", "%s; kept the image of iteration %d" % (e, optimizer.iterations)
+            status, message = run.minimize(
+                run.optimizer.minimize, session, fetches=fetches, step_callback=run.step,
+                loss_callback=lambda *values: run.losses(
+                    {k: float(v) for k, v in zip(names, values)}))
             image = session.run(image_var)[0]
-    return Result(image=image, status=status, message=message, iterations=optimizer.iterations,
-                  evaluations=optimizer.evaluations, elapsed=time.perf_counter() - started,
-                  history=history)
+    return run.result(image, status, message)
+
+
+def _paint_tiled(weights, config, content_t, style_t, start, tiles, run):
+    from art import tiled
+    run.optimizer = optim.LBFGS(config.iterations, bounds=PIXEL_BOUNDS)
+
+    def fun(x):
+        loss, grad, terms = evaluator.evaluate(x.reshape(start.shape).astype(np.float32))
+        if np.isfinite(loss):
+            run.losses(dict(terms, total=loss))
+        return loss, grad.ravel()
+
+    with tiled.TiledEvaluator(weights, config, start.shape, content_t, style_t, tiles) as evaluator:
+        status, message = run.minimize(run.optimizer.run, fun, start.ravel(), run.step)
+    image = run.optimizer.x.reshape(start.shape).astype(np.float32)
+    return run.result(image, status, message)

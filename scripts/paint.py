@@ -20,6 +20,9 @@ from art.errors import ArtError  # noqa: E402
 # Measured peak memory of one evaluation (VGG19 to conv5_1): ~1.9 GB at 256^2,
 # 2.5 GB at 512^2, 4.5 GB at 1024^2: a fixed part and ~2.7 kB per pixel.
 FIXED_BYTES, BYTES_PER_PIXEL = 1.6e9, 2.9e3
+# scipy's L-BFGS-B keeps float64 vectors the size of the picture: 2 per
+# history entry (maxcor 10) and a few of its own, for 3 channels.
+LBFGS_BYTES_PER_PIXEL = 8 * 3 * (2 * 10 + 6)
 
 
 def available_memory():
@@ -33,13 +36,20 @@ def available_memory():
     return None
 
 
-def check_memory(shape):
-    need = FIXED_BYTES + BYTES_PER_PIXEL * shape[0] * shape[1]
+def check_memory(shape, tiles):
+    """Refuse a picture that would not fit, saying what it needs and what to do."""
+    pixels = shape[0] * shape[1]
+    piece = max(((t.outer[1] - t.outer[0]) * (t.outer[3] - t.outer[2]) for t in tiles)) if tiles \
+        else pixels
+    need = FIXED_BYTES + BYTES_PER_PIXEL * piece + LBFGS_BYTES_PER_PIXEL * pixels
     have = available_memory()
-    if have is not None and need > have:
-        raise ArtError("a %dx%d picture needs about %.0f GB to paint in one piece and this machine "
-                       "has %.0f GB available; choose a smaller --size"
-                       % (shape[1], shape[0], need / 1e9, have / 1e9))
+    if have is None or need <= have:
+        return
+    advice = "use more --tiles or a smaller --size" if tiles else "paint it in tiles (--tiles N) " \
+        "or choose a smaller --size"
+    raise ArtError("a %dx%d picture needs about %.1f GB %s and this machine has %.1f GB "
+                   "available; %s" % (shape[1], shape[0], need / 1e9,
+                                      "in these tiles" if tiles else "in one piece", have / 1e9, advice))
 
 
 def format_losses(losses):
@@ -64,8 +74,7 @@ def load_inputs(config):
     size = images.parse_size(config.size)
     content = images.load_image(content_path)
     shape = images.target_shape(content.shape[:2], size)
-    config.check(shape)
-    check_memory(shape)
+    check_memory(shape, config.check(shape))
     init_path = config.init if config.init not in ("content", "noise") else None
     inputs = [content_path] + list(style_paths) + ([init_path] if init_path else [])
     images.check_output_path(config.out, inputs)
@@ -119,8 +128,10 @@ def main():
         return color.luminance_transfer(image, content) if config.preserve_colors else image
 
     h, w = content.shape[:2]
-    print("painting %dx%d: %s in the style of %s; %s, %d iterations" % (
-        w, h, content_path, ", ".join(style_paths), config.optimizer, config.iterations), flush=True)
+    tiles = config.check((h, w))
+    print("painting %dx%d%s: %s in the style of %s; %s, %d iterations" % (
+        w, h, " in %d tiles" % len(tiles) if tiles else "", content_path, ", ".join(style_paths),
+        config.optimizer, config.iterations), flush=True)
 
     def progress(p):
         if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == p.iterations

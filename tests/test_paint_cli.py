@@ -49,7 +49,10 @@ BAD = [
     (["--content-layers", "conv4_2=x"], "bad weight 'x' for layer conv4_2"),
     (["--size", "8"], "too small for layer conv5_1: it needs at least 16 px"),
     (["--size", "4kk"], "4kk"),
-    (["--size", "100000x100000"], "needs about .* GB .* smaller --size"),
+    (["--size", "100000x100000"], "needs about .* GB in one piece .*(--tiles N)"),
+    (["--size", "20000x20000", "--tiles", "4"], "needs about .* GB in these tiles .* more --tiles"),
+    (["--tiles", "0", "--tile-size", "-3"], "must be >= 0"),
+    (["--tiles", "100000"], "tiles"),
     (["--style-blend", "1", "2"], "2 weights for 1 style images"),
     (["--out", "{d}/content.png"], "refusing to overwrite the input"),
     (["--out", "{d}/out.bmp"], "unknown extension '.bmp'"),
@@ -140,3 +143,9 @@ def test_animation_records_the_run(files, tmp_path):
     proc = paint(files, "--out", str(tmp_path / "b.png"), "--animate", str(tmp_path / "run.mp4"))
     assert proc.returncode == 2 and "ffmpeg" in proc.stderr
     assert not (tmp_path / "b.png").exists()
+
+
+def test_tiled_run(files, tmp_path):
+    proc = paint(files, "--out", str(tmp_path / "out.png"), "--tiles", "2", check=0)
+    assert "iteration 2/2" in proc.stdout and "2 tiles" in proc.stdout
+    assert Image.open(tmp_path / "out.png").size == (40, 30)

@@ -68,9 +68,10 @@ def test_too_small_for_the_layers(tf1, random_weights):
         stylize.paint(random_weights, CONTENT[:12], STYLES[:1], config)
 
 
-def test_interrupt_keeps_the_last_iterate(tf1, random_weights):
+@pytest.mark.parametrize("tiles", [0, 2])
+def test_interrupt_keeps_the_last_iterate(tf1, random_weights, tiles):
     from art import stylize
-    config = small_config(iterations=50)
+    config = small_config(iterations=50, tiles=tiles)
     seen = []
 
     def callback(p):
@@ -97,3 +98,33 @@ def test_style_only_and_content_only_runs(tf1, random_weights):
         assert result.history[-1]["total"] < result.history[0]["total"]
     with pytest.raises(ArtError, match="no content or style layers"):
         stylize.paint(random_weights, CONTENT, STYLES[:1], small_config(content_layers={}, style_layers={}))
+
+
+@pytest.mark.parametrize("tiling", [dict(tiles=4), dict(tile_size=32)])
+def test_tiled_painting_is_the_untiled_painting(tf1, random_weights, tiling):
+    """Tiles change where the work is done, not what is computed."""
+    from art import stylize
+    content = np.random.default_rng(5).uniform(0, 255, (70, 100, 3)).astype(np.float32)
+    config = small_config(iterations=5, init="noise")
+    whole = stylize.paint(random_weights, content, STYLES[:1], config)
+    seen = []
+    tiled = stylize.paint(random_weights, content, STYLES[:1],
+                          dataclasses.replace(config, **tiling), callback=seen.append)
+    assert tiled.status == "done" and tiled.iterations == 5 == len(seen)
+    assert tiled.evaluations == whole.evaluations
+    for a, b in zip(whole.history, tiled.history):
+        assert set(a) == set(b)
+        for key in a:
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), key
+    np.testing.assert_allclose(tiled.image, whole.image, atol=0.05)
+
+
+def test_tiling_settings_are_checked():
+    with pytest.raises(ArtError, match="not both"):
+        small_config(tiles=2, tile_size=64).check()
+    with pytest.raises(ArtError, match="lbfgs, not adam"):
+        small_config(tiles=2, optimizer="adam").check()
+    with pytest.raises(ArtError, match=">= 0"):
+        small_config(tiles=-1).check()
+    with pytest.raises(ArtError):
+        small_config(tiles=10_000).check((64, 64))
