@@ -83,6 +83,13 @@ def config_from_args(cls, args):
     return cls(**given)
 
 
+def format_seconds(seconds):
+    """1:05 or 1:02:05, for progress lines."""
+    seconds = int(round(seconds))
+    return "%d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60) if seconds >= 3600 \
+        else "%d:%02d" % (seconds // 60, seconds % 60)
+
+
 def run_main(main):
     """Call main(); an ArtError becomes 'error: ...' on stderr and exit status 2, Ctrl-C 130."""
     try:

@@ -33,7 +33,7 @@ def format_layer_weights(weights):
     return ",".join("%s=%g" % item for item in weights.items())
 
 
-def _field(default, help, **cli):
+def option(default, help, **cli):
     """A dataclass field carrying its command-line help and argparse options."""
     factory = {"default_factory": default} if callable(default) else {"default": default}
     return dataclasses.field(**factory, metadata=dict(help=help, **cli))
@@ -41,48 +41,48 @@ def _field(default, help, **cli):
 
 @dataclasses.dataclass
 class PaintConfig:
-    content: str = _field(None, "content photo (default: the built-in example photo)",
+    content: str = option(None, "content photo (default: the built-in example photo)",
                           metavar="PATH")
-    style: list = _field(None, "one or more style images (default: the built-in example painting)",
+    style: list = option(None, "one or more style images (default: the built-in example painting)",
                          nargs="+", metavar="PATH")
-    style_blend: list = _field(None, "blend weights of the style images' Gram targets, one per "
+    style_blend: list = option(None, "blend weights of the style images' Gram targets, one per "
                                "--style (normalised to sum 1; default equal)", nargs="+", type=float,
                                metavar="W")
-    out: str = _field("out.png", "output image; .png, .jpg or .tif", metavar="PATH")
-    size: str = _field("512", "output size: long side in pixels (e.g. 512), WxH (e.g. 800x600) or "
+    out: str = option("out.png", "output image; .png, .jpg or .tif", metavar="PATH")
+    size: str = option("512", "output size: long side in pixels (e.g. 512), WxH (e.g. 800x600) or "
                        "a preset (hd, fhd, qhd, 4k, 5k, 8k, a2, a1, a0)", metavar="SIZE")
-    iterations: int = _field(300, "optimiser iterations", metavar="N")
-    optimizer: str = _field("lbfgs", "L-BFGS-B (scipy) or Adam", choices=("lbfgs", "adam"))
-    learning_rate: float = _field(8.0, "Adam's step size, in pixel units (0-255)")
-    content_weight: float = _field(1.0, "weight of the content term")
-    style_weight: float = _field(3e-3, "weight of the style term")
-    tv_weight: float = _field(1e-2, "weight of the total-variation (smoothness) term")
-    content_layers: dict = _field(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
+    iterations: int = option(300, "optimiser iterations", metavar="N")
+    optimizer: str = option("lbfgs", "L-BFGS-B (scipy) or Adam", choices=("lbfgs", "adam"))
+    learning_rate: float = option(8.0, "Adam's step size, in pixel units (0-255)")
+    content_weight: float = option(1.0, "weight of the content term")
+    style_weight: float = option(3e-3, "weight of the style term")
+    tv_weight: float = option(1e-2, "weight of the total-variation (smoothness) term")
+    content_layers: dict = option(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
                                   type=parse_layer_weights, metavar="NAME=W,...")
-    style_layers: dict = _field(
+    style_layers: dict = option(
         lambda: {name: 1.0 for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
         "style layers as name=weight,...", type=parse_layer_weights, metavar="NAME=W,...")
-    tiles: int = _field(0, "split every evaluation into N tiles (exact: the same loss and gradient "
+    tiles: int = option(0, "split every evaluation into N tiles (exact: the same loss and gradient "
                         "as untiled, in memory bounded by a tile); 0: one piece", metavar="N")
-    tile_size: int = _field(0, "instead of --tiles: tiles of about PX pixels a side", metavar="PX")
-    pooling: str = _field("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
-    init: str = _field("content", "starting image: content, noise, or an image path",
+    tile_size: int = option(0, "instead of --tiles: tiles of about PX pixels a side", metavar="PX")
+    pooling: str = option("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
+    init: str = option("content", "starting image: content, noise, or an image path",
                        metavar="{content,noise,PATH}")
-    seed: int = _field(0, "random seed (noise start); the same seed repeats a run exactly")
-    preserve_colors: bool = _field(False, "keep the content photo's colours: only the luminance "
+    seed: int = option(0, "random seed (noise start); the same seed repeats a run exactly")
+    preserve_colors: bool = option(False, "keep the content photo's colours: only the luminance "
                                    "of the painting is kept")
-    match_colors: bool = _field(False, "match the style images' colour statistics to the photo "
+    match_colors: bool = option(False, "match the style images' colour statistics to the photo "
                                 "before painting")
-    style_scale: float = _field(1.0, "size of the style image relative to the output (long sides); "
+    style_scale: float = option(1.0, "size of the style image relative to the output (long sides); "
                                 "larger gives larger brush strokes")
-    print_every: int = _field(10, "print progress every N iterations (0: never)", metavar="N")
-    save_every: int = _field(0, "write a numbered checkpoint image every N iterations (0: never)",
+    print_every: int = option(10, "print progress every N iterations (0: never)", metavar="N")
+    save_every: int = option(0, "write a numbered checkpoint image every N iterations (0: never)",
                              metavar="N")
-    animate: str = _field(None, "record the painting as it forms into this .gif", metavar="PATH")
-    animate_every: int = _field(10, "one --animate frame every N iterations", metavar="N")
-    weights: str = _field(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz, "
+    animate: str = option(None, "record the painting as it forms into this .gif", metavar="PATH")
+    animate_every: int = option(10, "one --animate frame every N iterations", metavar="N")
+    weights: str = option(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz, "
                           "fetched on first use)", metavar="PATH")
-    report: str = _field(None, "write a JSON report of the run to this path", metavar="PATH")
+    report: str = option(None, "write a JSON report of the run to this path", metavar="PATH")
 
     def check(self, shape=None):
         """Refuse settings that cannot work, before any expensive work starts.

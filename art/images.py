@@ -237,6 +237,11 @@ def resize(image, shape):
     return np.clip(np.stack(channels, axis=2), 0.0, 255.0)
 
 
+def fit(image, size):
+    """`image` resized to `size` (a long side, or (w, h), as `parse_size` gives), keeping aspect."""
+    return resize(image, target_shape(image.shape[:2], size))
+
+
 def to_uint8(image):
     """Round and clip a 0..255 float image to uint8 (NaN becomes 0)."""
     image = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=255.0, neginf=0.0)

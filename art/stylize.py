@@ -48,7 +48,7 @@ class Result:
     history: list         # per iteration: the losses dict of `Progress`
 
 
-def _session(graph):
+def new_session(graph):
     config = tf1.ConfigProto()
     # Users with a GPU share it with other programs; take memory as needed.
     config.gpu_options.allow_growth = True
@@ -64,7 +64,7 @@ def _features(weights, image, names, pooling, grams):
         rgb = tf1.placeholder(tf.float32, (1,) + image.shape)
         net = vgg.build(rgb, weights, pooling, last=layers.deepest(names))
         wanted = {name: losses.gram(net[name]) if grams else net[name] for name in names}
-        with _session(graph) as session:
+        with new_session(graph) as session:
             return session.run(wanted, {rgb: image[None]})
 
 
@@ -129,7 +129,7 @@ def evaluate(weights, images, config, content_t, style_t):
         image = tf1.placeholder(tf.float32, (1,) + images[0].shape)
         total, terms = build_loss(image, weights, config, content_t, style_t)
         terms = dict(terms, total=total)
-        with _session(graph) as session:
+        with new_session(graph) as session:
             return [{k: float(v) for k, v in session.run(terms, {image: x[None]}).items()}
                     for x in images]
 
@@ -221,7 +221,7 @@ def paint(weights, content, styles, config, callback=None, init=None):
             run.optimizer = optim.AdamInterface(total, learning_rate=config.learning_rate, **kwargs)
         names = ["total"] + sorted(terms)
         fetches = [total] + [terms[k] for k in sorted(terms)]
-        with _session(graph) as session:
+        with new_session(graph) as session:
             session.run(image_var.initializer)
             status, message = run.minimize(
                 run.optimizer.minimize, session, fetches=fetches, step_callback=run.step,

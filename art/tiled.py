@@ -39,19 +39,13 @@ import numpy as np
 import tensorflow as tf
 
 from art import layers, tiling, vgg
+from art.stylize import new_session
 from art.errors import ArtError
 
 tf1 = tf.compat.v1
 
 # Rows of the picture the TV term handles at once (bounds its float64 temporaries).
 TV_ROWS = 256
-
-
-def _session(graph):
-    config = tf1.ConfigProto()
-    # Users with a GPU share it with other programs; take memory as needed.
-    config.gpu_options.allow_growth = True
-    return tf1.Session(graph=graph, config=config)
 
 
 def _slice(features, box):
@@ -111,7 +105,7 @@ class TileRunner:
             self.grad = tf.gradients(tf.add_n(surrogate), self.crop)[0]
         # Evaluations only feed and run; an op added later would be a per-call rebuild.
         self.graph.finalize()
-        self.session = _session(self.graph)
+        self.session = new_session(self.graph)
 
     def close(self):
         self.session.close()

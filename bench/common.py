@@ -35,5 +35,5 @@ def load_pair(content_path, style_path, size, square=False):
     shape = (size, size) if square else images.target_shape(content.shape[:2], size)
     content = images.resize(content, shape)
     style = images.load_image(style_path)
-    style = images.resize(style, images.target_shape(style.shape[:2], max(shape)))
+    style = images.fit(style, max(shape))
     return content, style

@@ -126,7 +126,7 @@ def child(args):
 
     rng = np.random.default_rng(0)
     seconds = []
-    with stylize._session(graph) as session:
+    with stylize.new_session(graph) as session:
         session.run(image_var.initializer)
         for i in range(args.warmup + args.repeats):
             # A new point each time, as L-BFGS would feed.

@@ -56,12 +56,6 @@ def format_losses(losses):
     return "  ".join("%s %.4g" % (k, losses[k]) for k in ("total", "content", "style", "tv") if k in losses)
 
 
-def format_seconds(seconds):
-    seconds = int(round(seconds))
-    return "%d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60) if seconds >= 3600 \
-        else "%d:%02d" % (seconds // 60, seconds % 60)
-
-
 def checkpoint_path(out, iteration):
     root, ext = os.path.splitext(out)
     return "%s.%04d%s" % (root, iteration, ext)
@@ -74,7 +68,8 @@ def load_inputs(config):
     size = images.parse_size(config.size)
     content = images.load_image(content_path)
     shape = images.target_shape(content.shape[:2], size)
-    check_memory(shape, config.check(shape))
+    tiles = config.check(shape)
+    check_memory(shape, tiles)
     init_path = config.init if config.init not in ("content", "noise") else None
     inputs = [content_path] + list(style_paths) + ([init_path] if init_path else [])
     images.check_output_path(config.out, inputs)
@@ -89,16 +84,16 @@ def load_inputs(config):
         # The style image's long side follows the output's, so brush strokes
         # keep their proportion to the picture whatever --size is.
         long_side = max(1, round(config.style_scale * max(shape)))
-        styles.append(images.resize(style, images.target_shape(style.shape[:2], long_side)))
+        styles.append(images.fit(style, long_side))
     init = images.resize(images.load_image(init_path), shape) if init_path else None
-    return inputs, content, styles, init
+    return inputs, content, styles, init, tiles
 
 
 def main():
     parser = cli.parser_from_dataclass(PaintConfig, __doc__.strip().splitlines()[0])
     config = cli.config_from_args(PaintConfig, parser.parse_args())
     config.check()
-    inputs, content, styles, init = load_inputs(config)
+    inputs, content, styles, init, tiles = load_inputs(config)
     content_path, style_paths = inputs[0], inputs[1:1 + len(styles)]
 
     from art import fetch, weights as weights_mod
@@ -128,7 +123,6 @@ def main():
         return color.luminance_transfer(image, content) if config.preserve_colors else image
 
     h, w = content.shape[:2]
-    tiles = config.check((h, w))
     print("painting %dx%d%s: %s in the style of %s; %s, %d iterations" % (
         w, h, " in %d tiles" % len(tiles) if tiles else "", content_path, ", ".join(style_paths),
         config.optimizer, config.iterations), flush=True)
@@ -138,7 +132,7 @@ def main():
                                    or p.iteration == 1):
             print("iteration %d/%d  %s  %.2f s/it  %s left" % (
                 p.iteration, p.iterations, format_losses(p.losses), p.seconds_per_iteration,
-                format_seconds(p.seconds_left)), flush=True)
+                cli.format_seconds(p.seconds_left)), flush=True)
         if config.save_every and p.iteration % config.save_every == 0:
             images.save_image(checkpoint_path(config.out, p.iteration), finish(p.image()), inputs)
         if recorder is not None and p.iteration % recorder.every == 0:
@@ -162,7 +156,7 @@ def main():
         print("error: %s; wrote it to %s" % (result.message, config.out), file=sys.stderr)
     else:
         print("wrote %s (%d iterations, %d evaluations, %s)" % (
-            config.out, result.iterations, result.evaluations, format_seconds(wall)))
+            config.out, result.iterations, result.evaluations, cli.format_seconds(wall)))
     if config.report:
         report = {
             "config": config.to_dict(),

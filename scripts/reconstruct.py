@@ -19,6 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from art import cli, images, sheet  # noqa: E402  (the path above must come first)
+from art.config import option  # noqa: E402
 from art.errors import ArtError  # noqa: E402
 
 EPILOG = """\
@@ -37,31 +38,21 @@ Ctrl-C stops cleanly: the panels finished so far and their sheet are kept.
 """
 
 
-def _field(default, help, **cli_options):
-    return dataclasses.field(default=default, metadata=dict(help=help, **cli_options))
-
-
 @dataclasses.dataclass
 class ReconstructConfig:
-    style: str = _field(None, "style image: reconstruct its style (Gram matrices) from noise")
-    content: str = _field(None, "content image: reconstruct its features from noise")
-    layers: str = _field("paper", "panels: a preset (%s) or subsets like \"conv1_1;conv1_1,conv2_1\" "
+    style: str = option(None, "style image: reconstruct its style (Gram matrices) from noise")
+    content: str = option(None, "content image: reconstruct its features from noise")
+    layers: str = option("paper", "panels: a preset (%s) or subsets like \"conv1_1;conv1_1,conv2_1\" "
                          "(see below)" % ", ".join(sheet.PRESETS))
-    size: str = _field("256", "long side of each input, in pixels (or WxH)")
-    iterations: int = _field(200, "L-BFGS iterations per panel")
-    seed: int = _field(0, "seed of the white-noise start; the same seed gives the same sheet")
-    pooling: str = _field("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
-    weights: str = _field(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz)")
-    out_dir: str = _field("reconstructions", "folder for the panels and sheet.png (created if missing)")
-    animate: str = _field(None, "also record the run as an animated .gif of the sheet filling up")
-    every: int = _field(10, "with --animate: one frame every N iterations of each panel")
-    print_every: int = _field(10, "print progress every N iterations (0: only per panel)")
-
-
-def format_seconds(seconds):
-    seconds = int(round(seconds))
-    return "%d:%02d:%02d" % (seconds // 3600, seconds // 60 % 60, seconds % 60) if seconds >= 3600 \
-        else "%d:%02d" % (seconds // 60, seconds % 60)
+    size: str = option("256", "long side of each input, in pixels (or WxH)")
+    iterations: int = option(200, "L-BFGS iterations per panel")
+    seed: int = option(0, "seed of the white-noise start; the same seed gives the same sheet")
+    pooling: str = option("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
+    weights: str = option(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz)")
+    out_dir: str = option("reconstructions", "folder for the panels and sheet.png (created if missing)")
+    animate: str = option(None, "also record the run as an animated .gif of the sheet filling up")
+    every: int = option(10, "with --animate: one frame every N iterations of each panel")
+    print_every: int = option(10, "print progress every N iterations (0: only per panel)")
 
 
 def check_out_dir(path):
@@ -82,7 +73,7 @@ def check_out_dir(path):
 
 def load(path, size):
     image = images.load_image(path)
-    return images.resize(image, images.target_shape(image.shape[:2], size))
+    return images.fit(image, size)
 
 
 def main():
@@ -170,7 +161,7 @@ def main():
                 if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == 1):
                     print("  iteration %d/%d  loss %.4g  %.2f s/it  %s left (all panels: %s)" % (
                         p.iteration, p.iterations, p.losses["total"], p.seconds_per_iteration,
-                        format_seconds(p.seconds_left), format_seconds(p.seconds_left + later)),
+                        cli.format_seconds(p.seconds_left), cli.format_seconds(p.seconds_left + later)),
                         flush=True)
                 if recorder is not None and p.iteration % recorder.every == 0:
                     recorder.add(p.iteration, sheet.draw_sheet(sheet_rows({panel.name: p.image()})))
@@ -186,7 +177,7 @@ def main():
             images.save_image(os.path.join(out_dir, panel.name + ".png"), result.image, inputs)
             first, last = result.history[0]["total"], result.history[-1]["total"]
             print("  done: loss %.4g -> %.4g in %d iterations (%d evaluations), %s" % (
-                first, last, result.iterations, result.evaluations, format_seconds(result.elapsed)),
+                first, last, result.iterations, result.evaluations, cli.format_seconds(result.elapsed)),
                 flush=True)
             if recorder is not None:
                 recorder.add(0, sheet.draw_sheet(sheet_rows({})), force=True)
@@ -197,7 +188,7 @@ def main():
     sheet_path = os.path.join(out_dir, "sheet.png")
     images.save_image(sheet_path, sheet.draw_sheet(sheet_rows(None)), inputs)
     print("wrote %s (%d of %d panels, %s)" % (sheet_path, len(done), len(work),
-                                              format_seconds(time.time() - started)))
+                                              cli.format_seconds(time.time() - started)))
     if recorder is not None:
         frames = recorder.write()
         if frames:
