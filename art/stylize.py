@@ -73,30 +73,34 @@ def content_targets(weights, content, config):
     return _features(weights, content, list(config.content_layers), config.pooling, grams=False)
 
 
-def style_targets(weights, styles, blend, config):
-    """Blended Gram targets: sum_i blend_i * Gram_i at each style layer.
+def blend(grams, weights=None):
+    """sum_i w_i * grams_i per layer, the weights normalised to sum 1 (default equal).
 
     Gram matrices are normalised by the number of positions, so style images
     of any size blend on an equal footing.
     """
+    if weights is None:
+        weights = [1.0] * len(grams)
+    if len(weights) != len(grams):
+        raise ArtError("--style-blend has %d weights for %d style images; give one per style"
+                       % (len(weights), len(grams)))
+    weights = np.asarray(weights, np.float64)
+    if np.any(weights < 0) or weights.sum() <= 0:
+        raise ArtError("--style-blend weights must be >= 0 and not all zero, got %s"
+                       % " ".join("%g" % b for b in weights))
+    weights = weights / weights.sum()
+    names = list(grams[0]) if grams else []
+    return {name: sum(w * np.asarray(g[name], np.float64) for g, w in zip(grams, weights))
+            .astype(np.float32) for name in names}
+
+
+def style_targets(weights, styles, style_blend, config):
+    """Blended Gram targets at the style layers (see `blend`)."""
     if not config.style_layers:
         return {}
-    if blend is None:
-        blend = [1.0] * len(styles)
-    if len(blend) != len(styles):
-        raise ArtError("--style-blend has %d weights for %d style images; give one per style"
-                       % (len(blend), len(styles)))
-    blend = np.asarray(blend, np.float64)
-    if np.any(blend < 0) or blend.sum() <= 0:
-        raise ArtError("--style-blend weights must be >= 0 and not all zero, got %s"
-                       % " ".join("%g" % b for b in blend))
-    blend = blend / blend.sum()
     names = list(config.style_layers)
-    targets = {name: 0.0 for name in names}
-    for style, w in zip(styles, blend):
-        for name, g in _features(weights, style, names, config.pooling, grams=True).items():
-            targets[name] = targets[name] + w * g
-    return {name: t.astype(np.float32) for name, t in targets.items()}
+    return blend([_features(weights, style, names, config.pooling, grams=True) for style in styles],
+                 style_blend)
 
 
 def build_loss(image, weights, config, content_t, style_t):
@@ -132,6 +136,36 @@ def evaluate(weights, images, config, content_t, style_t):
         with new_session(graph) as session:
             return [{k: float(v) for k, v in session.run(terms, {image: x[None]}).items()}
                     for x in images]
+
+
+class WholeEvaluator:
+    """The loss of `build_loss` and its gradient for a whole picture, one session.run
+    each, as numpy: the same interface as `art.tiled.TiledEvaluator`."""
+
+    def __init__(self, weights, config, shape, content_t, style_t):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.image = tf1.placeholder(tf.float32, (1,) + self.shape + (3,))
+            total, terms = build_loss(self.image, weights, config, content_t, style_t)
+            self.fetches = (total, tf.gradients(total, self.image)[0], terms)
+        self.graph.finalize()
+        self.session = new_session(self.graph)
+
+    def close(self):
+        self.session.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def evaluate(self, image):
+        """(total loss, H x W x 3 float32 gradient, terms) at the H x W x 3 `image`."""
+        image = np.asarray(image, np.float32).reshape(self.shape + (3,))
+        total, grad, terms = self.session.run(self.fetches, {self.image: image[None]})
+        return float(total), grad[0], {k: float(v) for k, v in terms.items()}
 
 
 def initial_image(config, content, rng):
@@ -187,9 +221,7 @@ def paint(weights, content, styles, config, callback=None, init=None):
       weights: `art.weights.VGGWeights`.
       content: HxWx3 float32 RGB 0-255, already at the output size.
       styles: list of HxWx3 float32 RGB 0-255 style images, already scaled.
-      config: `art.config.PaintConfig`. With `tiles` or `tile_size` set, every
-        evaluation runs tile by tile (`art.tiled`): the same loss and gradient,
-        in memory bounded by a tile.
+      config: `art.config.PaintConfig`, without tiles (see `art.render`).
       callback: called with a `Progress` after every iteration.
       init: optional starting image (HxWx3); otherwise from `config.init`.
 
@@ -197,14 +229,13 @@ def paint(weights, content, styles, config, callback=None, init=None):
       `Result`. Ctrl-C and a non-finite loss end the run early with the last
       good image, not with an exception.
     """
-    tiles = config.check(content.shape[:2])
+    if config.check(content.shape[:2]):
+        raise ArtError("stylize.paint paints in one piece; tiled pictures go through art.render")
     content_t = content_targets(weights, content, config)
     style_t = style_targets(weights, styles, config.style_blend, config)
     rng = np.random.default_rng(config.seed)
     start = initial_image(config, content, rng) if init is None else init.astype(np.float32)
     run = _Run(config, content.shape, callback)
-    if tiles:
-        return _paint_tiled(weights, config, content_t, style_t, start, tiles, run)
 
     graph = tf.Graph()
     with graph.as_default():
@@ -228,20 +259,4 @@ def paint(weights, content, styles, config, callback=None, init=None):
                 loss_callback=lambda *values: run.losses(
                     {k: float(v) for k, v in zip(names, values)}))
             image = session.run(image_var)[0]
-    return run.result(image, status, message)
-
-
-def _paint_tiled(weights, config, content_t, style_t, start, tiles, run):
-    from art import tiled
-    run.optimizer = optim.LBFGS(config.iterations, bounds=PIXEL_BOUNDS)
-
-    def fun(x):
-        loss, grad, terms = evaluator.evaluate(x.reshape(start.shape).astype(np.float32))
-        if np.isfinite(loss):
-            run.losses(dict(terms, total=loss))
-        return loss, grad.ravel()
-
-    with tiled.TiledEvaluator(weights, config, start.shape, content_t, style_t, tiles) as evaluator:
-        status, message = run.minimize(run.optimizer.run, fun, start.ravel(), run.step)
-    image = run.optimizer.x.reshape(start.shape).astype(np.float32)
     return run.result(image, status, message)

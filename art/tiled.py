@@ -85,6 +85,7 @@ class TileRunner:
                     self.boxes[p] = tf1.placeholder(tf.int32, (4,), name="inner_box%d" % p)
                 inner[name] = _slice(net[name], self.boxes[p])
             self.channels = {name: int(net[name].shape[-1]) for name in self.names}
+            self.inner = {name: inner[name] for name in self.content_layers}
 
             self.partials, self.gram_grads, surrogate = {}, {}, []
             for name in self.style_layers:
@@ -134,6 +135,14 @@ class TileRunner:
         feed[self.crop] = crop[None]
         return {k: v.astype(np.float64) for k, v in self.session.run(self.partials, feed).items()}
 
+    def features(self, tile, crop):
+        """The content layers' features of the tile's inner positions, [1, h, w, C] float32."""
+        if not self.inner:
+            return {}
+        feed = self._box_feed(tile)
+        feed[self.crop] = crop[None]
+        return self.session.run(self.inner, feed)
+
     def backward(self, tile, crop, gram_grads, content_crops, content_scales):
         """Pass 2 of one tile.
 
@@ -158,6 +167,28 @@ class TileRunner:
             feed[self.scales[name]] = content_scales[name]
         grad, sums = self.session.run([self.grad, self.sums], feed)
         return grad[0], {k: float(v) for k, v in sums.items()}
+
+
+def content_targets(runner, image, tiles):
+    """The content layers' features of a whole picture, assembled from its tiles' inner
+    boxes: what `art.stylize.content_targets` gives, in memory bounded by a tile."""
+    shape = image.shape[:2]
+    targets = {name: np.zeros((1, shape[0] >> tiling.level(name), shape[1] >> tiling.level(name),
+                               runner.channels[name]), np.float32)
+               for name in runner.content_layers}
+    for tile in tiles:
+        for name, features in runner.features(tile, tiling.crop(image, tile.outer)).items():
+            y0, y1, x0, x1 = tile.at(name)
+            targets[name][:, y0:y1, x0:x1] = features
+    return targets
+
+
+def grams(runner, image, tiles):
+    """The style layers' Gram matrices F^T F / M of a whole picture (`art.losses.gram`),
+    summed over its tiles."""
+    partials = [runner.gram_partials(tile, tiling.crop(image, tile.outer)) for tile in tiles]
+    return {name: (sum(part[name] for part in partials) / positions(image.shape[:2], name))
+            .astype(np.float32) for name in runner.style_layers}
 
 
 def positions(shape, name):
@@ -249,9 +280,13 @@ class TiledEvaluator:
       tiles: from `art.tiling.tiles_for`, for the config's layers.
       check: refuse tiles that cannot be exact (`art.tiling.check`). Only tests
         that show a short margin breaking exactness turn it off.
+      runner: a `TileRunner` to share (it owns the graph and session); default
+        a new one, closed with the evaluator.
+      on_tile: called as on_tile(pass_number, tile_number, tiles) before each tile's work.
     """
 
-    def __init__(self, weights, config, shape, content_t, style_t, tiles, check=True):
+    def __init__(self, weights, config, shape, content_t, style_t, tiles, check=True,
+                 runner=None, on_tile=None):
         self.shape = (int(shape[0]), int(shape[1]))
         self.config = config
         names = list(config.content_layers) + list(config.style_layers)
@@ -259,7 +294,9 @@ class TiledEvaluator:
             tiling.check(tiles, self.shape, names)
         self.tiles = list(tiles)
         self.style_t = style_t
-        self.runner = TileRunner(weights, config)
+        self.own_runner = runner is None
+        self.runner = TileRunner(weights, config) if runner is None else runner
+        self.on_tile = on_tile
         channels = self.runner.channels
         self.scales = content_scales(config.content_layers, config.content_weight, self.shape,
                                      channels)
@@ -270,13 +307,18 @@ class TiledEvaluator:
             for tile in self.tiles]
 
     def close(self):
-        self.runner.close()
+        if self.own_runner:
+            self.runner.close()
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         self.close()
+
+    def _tile(self, pass_number, i):
+        if self.on_tile is not None:
+            self.on_tile(pass_number, i + 1, len(self.tiles))
 
     def evaluate(self, image):
         """Loss and gradient at `image`.
@@ -297,13 +339,17 @@ class TiledEvaluator:
         config = self.config
         crops = [tiling.crop(pixels, tile.outer) for tile in self.tiles]
 
-        partials = [self.runner.gram_partials(tile, crop) for tile, crop in zip(self.tiles, crops)]
+        partials = []
+        for i, (tile, crop) in enumerate(zip(self.tiles, crops)):
+            self._tile(1, i)
+            partials.append(self.runner.gram_partials(tile, crop))
         style_by, gram_grads = reduce_style(partials, self.style_t, config.style_layers,
                                             config.style_weight, self.shape)
 
         grad = np.zeros(pixels.shape, np.float32)
         sums = []
-        for tile, crop, content_crops in zip(self.tiles, crops, self.content_crops):
+        for i, (tile, crop, content_crops) in enumerate(zip(self.tiles, crops, self.content_crops)):
+            self._tile(2, i)
             tile_grad, tile_sums = self.runner.backward(tile, crop, gram_grads, content_crops,
                                                         self.scales)
             y0, y1, x0, x1 = tile.outer

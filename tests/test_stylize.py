@@ -68,10 +68,9 @@ def test_too_small_for_the_layers(tf1, random_weights):
         stylize.paint(random_weights, CONTENT[:12], STYLES[:1], config)
 
 
-@pytest.mark.parametrize("tiles", [0, 2])
-def test_interrupt_keeps_the_last_iterate(tf1, random_weights, tiles):
+def test_interrupt_keeps_the_last_iterate(tf1, random_weights):
     from art import stylize
-    config = small_config(iterations=50, tiles=tiles)
+    config = small_config(iterations=50)
     seen = []
 
     def callback(p):
@@ -100,23 +99,29 @@ def test_style_only_and_content_only_runs(tf1, random_weights):
         stylize.paint(random_weights, CONTENT, STYLES[:1], small_config(content_layers={}, style_layers={}))
 
 
-@pytest.mark.parametrize("tiling", [dict(tiles=4), dict(tile_size=32)])
-def test_tiled_painting_is_the_untiled_painting(tf1, random_weights, tiling):
-    """Tiles change where the work is done, not what is computed."""
+def test_paint_is_one_piece(tf1, random_weights):
     from art import stylize
-    content = np.random.default_rng(5).uniform(0, 255, (70, 100, 3)).astype(np.float32)
-    config = small_config(iterations=5, init="noise")
-    whole = stylize.paint(random_weights, content, STYLES[:1], config)
-    seen = []
-    tiled = stylize.paint(random_weights, content, STYLES[:1],
-                          dataclasses.replace(config, **tiling), callback=seen.append)
-    assert tiled.status == "done" and tiled.iterations == 5 == len(seen)
-    assert tiled.evaluations == whole.evaluations
-    for a, b in zip(whole.history, tiled.history):
-        assert set(a) == set(b)
-        for key in a:
-            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), key
-    np.testing.assert_allclose(tiled.image, whole.image, atol=0.05)
+    with pytest.raises(ArtError, match="art.render"):
+        stylize.paint(random_weights, CONTENT, STYLES[:1], small_config(tiles=2))
+
+
+def test_whole_evaluator_matches_the_graph(tf1, random_weights):
+    """The numpy-facing evaluator gives the loss of `evaluate` and TF's own gradient."""
+    from art import stylize
+    config = small_config()
+    content_t = stylize.content_targets(random_weights, CONTENT, config)
+    style_t = stylize.style_targets(random_weights, STYLES[:1], None, config)
+    x = np.random.default_rng(3).uniform(0, 255, CONTENT.shape).astype(np.float32)
+    with stylize.WholeEvaluator(random_weights, config, CONTENT.shape, content_t, style_t) as ev:
+        loss, grad, terms = ev.evaluate(x)
+        step = np.zeros_like(x)
+        step[5, 7, 1] = 0.5
+        slope = (ev.evaluate(x + step)[0] - ev.evaluate(x - step)[0]) / 1.0
+    reference = stylize.evaluate(random_weights, [x], config, content_t, style_t)[0]
+    assert loss == pytest.approx(reference["total"], rel=1e-5)
+    assert terms["style"] == pytest.approx(reference["style"], rel=1e-5)
+    assert grad.shape == x.shape
+    assert slope == pytest.approx(grad[5, 7, 1], rel=0.05, abs=1e-3 * np.abs(grad).max())
 
 
 def test_tiling_settings_are_checked():
