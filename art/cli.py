@@ -54,9 +54,17 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad flags get one line, like every other bad input, not argparse's usage block."""
+
+    def error(self, message):
+        print("error: %s (see --help)" % message, file=sys.stderr)
+        sys.exit(2)
+
+
 def parser_from_dataclass(cls, description):
     """An ArgumentParser with one --flag per field of `cls`, from the field's metadata."""
-    parser = argparse.ArgumentParser(description=description, formatter_class=_HelpFormatter)
+    parser = _Parser(description=description, formatter_class=_HelpFormatter)
     defaults = cls()
     for field in dataclasses.fields(cls):
         meta = dict(field.metadata)

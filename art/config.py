@@ -7,6 +7,7 @@ whole dataclass out, so a run can be repeated from its report.
 
 import dataclasses
 import math
+import os
 
 from art import layers, tiling
 from art.errors import ArtError
@@ -27,6 +28,19 @@ def parse_layer_weights(text):
     if not result:
         raise ArtError("no layers in %r; expected name=weight,... e.g. conv4_2=1" % text)
     return result
+
+
+def parse_schedule(text):
+    """'300,75,18' -> [300, 75, 18]: iterations per level, coarsest first."""
+    try:
+        schedule = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise ArtError("--schedule %r: expected iterations per level, coarsest first, "
+                       "e.g. 300,75,18,10" % text) from None
+    if not schedule or min(schedule) < 1:
+        raise ArtError("--schedule %r: expected one or more whole numbers >= 1, coarsest level "
+                       "first, e.g. 300,75,18,10" % text)
+    return schedule
 
 
 def format_layer_weights(weights):
@@ -51,7 +65,14 @@ class PaintConfig:
     out: str = option("out.png", "output image; .png, .jpg or .tif", metavar="PATH")
     size: str = option("512", "output size: long side in pixels (e.g. 512), WxH (e.g. 800x600) or "
                        "a preset (hd, fhd, qhd, 4k, 5k, 8k, a2, a1, a0)", metavar="SIZE")
-    iterations: int = option(300, "optimiser iterations", metavar="N")
+    iterations: int = option(300, "optimiser iterations (of the coarsest level, when there are "
+                             "several; see --schedule)", metavar="N")
+    schedule: list = option(None, "coarse-to-fine: iterations per level, coarsest first, e.g. "
+                            "300,75,18,10; each level doubles the long side and the last is "
+                            "--size. Default: halve --size until the long side is at most 512 px; "
+                            "--iterations at the coarsest level and a quarter as many at each "
+                            "finer one (at least 10), so every level costs about the same",
+                            type=parse_schedule, metavar="N,N,...")
     optimizer: str = option("lbfgs", "L-BFGS-B (scipy) or Adam", choices=("lbfgs", "adam"))
     learning_rate: float = option(8.0, "Adam's step size, in pixel units (0-255)")
     content_weight: float = option(1.0, "weight of the content term")
@@ -65,6 +86,18 @@ class PaintConfig:
     tiles: int = option(0, "split every evaluation into N tiles (exact: the same loss and gradient "
                         "as untiled, in memory bounded by a tile); 0: one piece", metavar="N")
     tile_size: int = option(0, "instead of --tiles: tiles of about PX pixels a side", metavar="PX")
+    tile_mode: str = option("exact", "exact: every evaluation over the whole picture, tile by "
+                            "tile (no seams); independent: the classic method, each tile "
+                            "painted on its own and the overlaps feathered",
+                            choices=("exact", "independent"))
+    workdir: str = option(None, "keep finished levels and checkpoints here (default for "
+                          "coarse-to-fine or tiled renders: next to --out, as OUT.work)",
+                          metavar="DIR")
+    resume: str = option(None, "continue the interrupted render in DIR (the other options "
+                         "must be those it was started with)", metavar="DIR")
+    checkpoint_every: float = option(10.0, "minutes between checkpoints in the work folder; "
+                                     "finished levels and Ctrl-C always write one",
+                                     metavar="MIN")
     pooling: str = option("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
     init: str = option("content", "starting image: content, noise, or an image path",
                        metavar="{content,noise,PATH}")
@@ -95,6 +128,17 @@ class PaintConfig:
         """
         if self.iterations < 1:
             raise ArtError("--iterations must be at least 1, got %d" % self.iterations)
+        if self.schedule is not None and (not self.schedule or min(self.schedule) < 1):
+            raise ArtError("--schedule needs one or more iteration counts >= 1, coarsest first")
+        if self.tile_mode not in ("exact", "independent"):
+            raise ArtError("unknown --tile-mode %r; valid: exact, independent" % self.tile_mode)
+        if not (math.isfinite(self.checkpoint_every) and self.checkpoint_every > 0):
+            raise ArtError("--checkpoint-every must be a number of minutes > 0, got %g"
+                           % self.checkpoint_every)
+        if self.workdir and self.resume and os.path.abspath(self.workdir) \
+                != os.path.abspath(self.resume):
+            raise ArtError("--workdir %s and --resume %s name different folders; --resume alone "
+                           "is enough" % (self.workdir, self.resume))
         if self.animate_every < 1:
             raise ArtError("--animate-every must be at least 1, got %d" % self.animate_every)
         for name in ("print_every", "save_every"):
@@ -122,8 +166,10 @@ class PaintConfig:
                            % (self.tiles, self.tile_size))
         if self.tiles and self.tile_size:
             raise ArtError("give --tiles or --tile-size, not both")
-        if (self.tiles or self.tile_size) and self.optimizer != "lbfgs":
-            raise ArtError("tiled painting runs with --optimizer lbfgs, not %s" % self.optimizer)
+        if (self.tiles or self.tile_size or self.schedule and len(self.schedule) > 1
+                or self.workdir or self.resume) and self.optimizer != "lbfgs":
+            raise ArtError("tiled, coarse-to-fine and resumable renders run with --optimizer "
+                           "lbfgs, not %s" % self.optimizer)
         if shape is not None:
             need = layers.min_size(names)
             if min(shape) < need:

@@ -237,6 +237,22 @@ def resize(image, shape):
     return np.clip(np.stack(channels, axis=2), 0.0, 255.0)
 
 
+def cover(image, shape):
+    """Resize to `shape` (height, width) without distorting: the centre of the image,
+    cropped to the shape's aspect ratio, as a wallpaper fills a screen."""
+    h, w = image.shape[:2]
+    th, tw = int(shape[0]), int(shape[1])
+    if h * tw > w * th:      # taller than the target: crop rows
+        keep = max(1, round(w * th / tw))
+        top = (h - keep) // 2
+        image = image[top:top + keep]
+    elif h * tw < w * th:    # wider: crop columns
+        keep = max(1, round(h * tw / th))
+        left = (w - keep) // 2
+        image = image[:, left:left + keep]
+    return resize(image, shape)
+
+
 def fit(image, size):
     """`image` resized to `size` (a long side, or (w, h), as `parse_size` gives), keeping aspect."""
     return resize(image, target_shape(image.shape[:2], size))

@@ -17,11 +17,9 @@ from art import animate, cli, images  # noqa: E402  (the path above must come fi
 from art.config import PaintConfig  # noqa: E402
 from art.errors import ArtError  # noqa: E402
 
-# Measured peak memory of one evaluation (VGG19 to conv5_1): ~1.9 GB at 256^2,
-# 2.5 GB at 512^2, 4.5 GB at 1024^2: a fixed part and ~2.7 kB per pixel.
-FIXED_BYTES, BYTES_PER_PIXEL = 1.6e9, 2.9e3
-# scipy's L-BFGS-B keeps float64 vectors the size of the picture: 2 per
-# history entry (maxcor 10) and a few of its own, for 3 channels.
+# One evaluation in one piece: see art.render for the measurements. scipy's
+# L-BFGS-B keeps float64 vectors the size of the picture: 2 per history entry
+# (maxcor 10) and a few of its own, for 3 channels.
 LBFGS_BYTES_PER_PIXEL = 8 * 3 * (2 * 10 + 6)
 
 
@@ -36,28 +34,48 @@ def available_memory():
     return None
 
 
-def check_memory(shape, tiles):
-    """Refuse a picture that would not fit, saying what it needs and what to do."""
-    pixels = shape[0] * shape[1]
-    piece = max(((t.outer[1] - t.outer[0]) * (t.outer[3] - t.outer[2]) for t in tiles)) if tiles \
-        else pixels
-    need = FIXED_BYTES + BYTES_PER_PIXEL * piece + LBFGS_BYTES_PER_PIXEL * pixels
+def too_big(shape, need, have, advice):
+    return ArtError("a %dx%d picture needs about %.1f GB %s and this machine has %.1f GB available; "
+                    "%s" % (shape[1], shape[0], need / 1e9, advice[0], have / 1e9, advice[1]))
+
+
+def plan_render(config, shape):
+    """The levels to paint, or None for one piece painted by `stylize.paint` (scipy's
+    L-BFGS-B or Adam). Picks tiles when the picture would not fit in one piece, and
+    refuses a picture that fits in no tiling, saying how much it needs."""
+    from art import levels as render
     have = available_memory()
-    if have is None or need <= have:
-        return
-    advice = "use more --tiles or a smaller --size" if tiles else "paint it in tiles (--tiles N) " \
-        "or choose a smaller --size"
-    raise ArtError("a %dx%d picture needs about %.1f GB %s and this machine has %.1f GB "
-                   "available; %s" % (shape[1], shape[0], need / 1e9,
-                                      "in these tiles" if tiles else "in one piece", have / 1e9, advice))
+    levels = render.plan(shape, config)
+    tiled = config.tiles or config.tile_size
+    if not (tiled or len(levels) > 1 or config.workdir or config.resume):
+        need = render.FIXED_BYTES + (render.PIECE_BYTES_PER_PIXEL + LBFGS_BYTES_PER_PIXEL) \
+            * shape[0] * shape[1]
+        if have is None or need <= have:
+            return None
+    elif have is None or render.memory_need(levels) <= have:
+        return levels
+    if tiled:
+        raise too_big(shape, render.memory_need(levels), have,
+                      ("in these tiles", "use more --tiles or a smaller --size"))
+    size = render.choose_tile_size(shape, config, have)
+    if size is None:
+        smallest = render.plan(shape, config, tile_size=512)
+        raise too_big(shape, render.memory_need(smallest), have,
+                      ("even in tiles of 512 px", "choose a smaller --size"))
+    levels = render.plan(shape, config, tile_size=size)
+    print("a %dx%d picture does not fit in one piece here: painting it in %d tiles of about "
+          "%d px" % (shape[1], shape[0], len(levels[-1].tiles), size), flush=True)
+    return levels
 
 
 def format_losses(losses):
     return "  ".join("%s %.4g" % (k, losses[k]) for k in ("total", "content", "style", "tv") if k in losses)
 
 
-def checkpoint_path(out, iteration):
+def checkpoint_path(out, iteration, level=None):
     root, ext = os.path.splitext(out)
+    if level is not None:
+        return "%s.L%d.%04d%s" % (root, level, iteration, ext)
     return "%s.%04d%s" % (root, iteration, ext)
 
 
@@ -68,8 +86,7 @@ def load_inputs(config):
     size = images.parse_size(config.size)
     content = images.load_image(content_path)
     shape = images.target_shape(content.shape[:2], size)
-    tiles = config.check(shape)
-    check_memory(shape, tiles)
+    levels = plan_render(config, shape)
     init_path = config.init if config.init not in ("content", "noise") else None
     inputs = [content_path] + list(style_paths) + ([init_path] if init_path else [])
     images.check_output_path(config.out, inputs)
@@ -77,23 +94,25 @@ def load_inputs(config):
         images.check_output_path(config.report, inputs, extensions=(".json",))
     if config.animate:
         animate.Recorder(config.animate, config.animate_every, inputs=inputs)
-    content = images.resize(content, shape)
-    styles = []
-    for path in style_paths:
-        style = images.load_image(path)
+    # An exact WxH of another aspect (a 4K wallpaper from a 3:2 photo) is filled
+    # by cropping the photo's centre, never by stretching it.
+    content = images.cover(content, shape)
+    styles = [images.load_image(path) for path in style_paths]
+    if levels is None:
         # The style image's long side follows the output's, so brush strokes
-        # keep their proportion to the picture whatever --size is.
+        # keep their proportion to the picture whatever --size is (art.render
+        # does the same at every level).
         long_side = max(1, round(config.style_scale * max(shape)))
-        styles.append(images.fit(style, long_side))
-    init = images.resize(images.load_image(init_path), shape) if init_path else None
-    return inputs, content, styles, init, tiles
+        styles = [images.fit(style, long_side) for style in styles]
+    init = images.cover(images.load_image(init_path), shape) if init_path else None
+    return inputs, content, styles, init, levels
 
 
 def main():
     parser = cli.parser_from_dataclass(PaintConfig, __doc__.strip().splitlines()[0])
     config = cli.config_from_args(PaintConfig, parser.parse_args())
     config.check()
-    inputs, content, styles, init, tiles = load_inputs(config)
+    inputs, content, styles, init, levels = load_inputs(config)
     content_path, style_paths = inputs[0], inputs[1:1 + len(styles)]
 
     from art import fetch, weights as weights_mod
@@ -103,7 +122,18 @@ def main():
         fetch.fetch_default(fetch.DEFAULT_WEIGHTS, progress=lambda msg: print(msg, flush=True))
         print("wrote %s" % fetch.DEFAULT_WEIGHTS, flush=True)
     weights_path = fetch.find_weights(config.weights)
+
     weights = weights_mod.load(weights_path)
+    work, state = None, None
+    if levels is not None:
+        from art import workdir
+        folder = config.resume or config.workdir or os.path.splitext(config.out)[0] + ".work"
+        work = workdir.Workdir(folder)
+        print_fingerprint = workdir.fingerprint(config, inputs, weights_path, levels)
+        if config.resume:
+            state = work.resume(print_fingerprint)
+        else:
+            work.start(print_fingerprint)
 
     cli.quiet_tensorflow()
     from art import color, stylize
@@ -120,41 +150,94 @@ def main():
         paint_content = content
 
     def finish(image):
-        return color.luminance_transfer(image, content) if config.preserve_colors else image
+        if not config.preserve_colors:
+            return image
+        same = image.shape[:2] == content.shape[:2]
+        return color.luminance_transfer(image, content if same else images.resize(content, image.shape[:2]))
 
     h, w = content.shape[:2]
-    print("painting %dx%d%s: %s in the style of %s; %s, %d iterations" % (
-        w, h, " in %d tiles" % len(tiles) if tiles else "", content_path, ", ".join(style_paths),
-        config.optimizer, config.iterations), flush=True)
+    if levels is None:
+        plan = "%s, %d iterations" % (config.optimizer, config.iterations)
+    else:
+        plan = "%d level%s (%s)" % (len(levels), "s" [:len(levels) > 1], ", ".join(
+            "%dx%d: %d it%s" % (lv.shape[1], lv.shape[0], lv.iterations,
+                                ", %d tiles" % len(lv.tiles) if lv.tiles else "") for lv in levels))
+        if any(lv.tiles for lv in levels):
+            plan += ", %s tiles" % config.tile_mode
+    print("painting %dx%d: %s in the style of %s; %s" % (
+        w, h, content_path, ", ".join(style_paths), plan), flush=True)
+    if state is not None:
+        print("resuming from %s: level %d/%d" % (work.path, int(state["level"]) + 1, len(levels)),
+              flush=True)
 
-    def progress(p):
-        if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == p.iterations
-                                   or p.iteration == 1):
-            print("iteration %d/%d  %s  %.2f s/it  %s left" % (
-                p.iteration, p.iterations, format_losses(p.losses), p.seconds_per_iteration,
-                cli.format_seconds(p.seconds_left)), flush=True)
-        if config.save_every and p.iteration % config.save_every == 0:
-            images.save_image(checkpoint_path(config.out, p.iteration), finish(p.image()), inputs)
-        if recorder is not None and p.iteration % recorder.every == 0:
-            recorder.add(p.iteration, finish(p.image()))
-
-    recorder = None
+    frame_shape = None
     if config.animate:
         recorder = animate.Recorder(config.animate, config.animate_every, inputs=inputs)
+        frame_shape = images.target_shape((h, w), min(max(h, w), recorder.max_side))
+    else:
+        recorder = None
+    clock = {"checkpoint": time.time(), "last": time.time(), "iteration": 0, "frames": 0}
+
+    def progress(p):
+        now = time.time()
+        per_iteration = now - clock["last"]
+        clock["last"] = now
+        where = ""
+        if levels is not None and len(levels) > 1:
+            where = "level %d/%d %dx%d  " % (p.level, p.levels, p.shape[1], p.shape[0])
+        if getattr(p, "tile", 0):
+            where += "tile %d/%d  " % (p.tile, p.tiles)
+        if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == p.iterations
+                                   or p.iteration == 1):
+            left = p.seconds_left
+            print("%siteration %d/%d  %s  %.2f s/it  %s left" % (
+                where, p.iteration, p.iterations, format_losses(p.losses), per_iteration,
+                "?" if left is None else cli.format_seconds(left)), flush=True)
+        if config.save_every and p.iteration % config.save_every == 0:
+            name = checkpoint_path(config.out, p.iteration, p.level if levels and len(levels) > 1 else None)
+            images.save_image(name, finish(p.image()), inputs)
+        clock["frames"] += 1
+        if recorder is not None and clock["frames"] % recorder.every == 0:
+            recorder.add(clock["frames"], images.resize(finish(p.image()), frame_shape))
+        if work is not None and now - clock["checkpoint"] >= 60 * config.checkpoint_every:
+            work.save_state(p.state())
+            clock["checkpoint"] = time.time()
+
+    def level_done(level, image, next_state):
+        path = work.save_level(level, finish(image))
+        if next_state is not None:
+            work.save_state(next_state)
+            clock["checkpoint"] = time.time()
+            print("level %d/%d done: %s" % (level.index + 1, len(levels), path), flush=True)
 
     started = time.time()
-    result = stylize.paint(weights, paint_content, styles, config, callback=progress, init=init)
-    images.save_image(config.out, finish(result.image), inputs)
-    if recorder is not None:
-        recorder.add(result.iterations, finish(result.image), force=True)
-        recorder.write()
-    wall = time.time() - started
-    if result.status == "interrupted":
-        print("interrupted: wrote the image of iteration %d to %s" % (result.iterations, config.out),
-              file=sys.stderr)
-    elif result.status == "nonfinite":
-        print("error: %s; wrote it to %s" % (result.message, config.out), file=sys.stderr)
+    if levels is None:
+        result = stylize.paint(weights, paint_content, styles, config, callback=progress, init=init)
     else:
+        from art import render
+        result = render.render(weights, paint_content, styles, config, levels, callback=progress,
+                               on_level=level_done, init=init, state=state)
+    wall = time.time() - started
+    final = result.image.shape[:2] == (h, w)
+    if final:
+        images.save_image(config.out, finish(result.image), inputs)
+    if recorder is not None:
+        recorder.add(clock["frames"], images.resize(finish(result.image), frame_shape), force=True)
+        recorder.write()
+    if result.status == "interrupted":
+        if work is not None:
+            work.save_state(result.state)
+            print("interrupted (%s): checkpoint in %s; continue with the same options and "
+                  "--resume %s" % (result.message, work.path, work.path), file=sys.stderr)
+        else:
+            print("interrupted: wrote the image of iteration %d to %s" % (result.iterations, config.out),
+                  file=sys.stderr)
+    elif result.status == "nonfinite":
+        print("error: %s%s" % (result.message, "; wrote it to %s" % config.out if final else ""),
+              file=sys.stderr)
+    else:
+        if work is not None:
+            work.finish()
         print("wrote %s (%d iterations, %d evaluations, %s)" % (
             config.out, result.iterations, result.evaluations, cli.format_seconds(wall)))
     if config.report:
@@ -162,11 +245,14 @@ def main():
             "config": config.to_dict(),
             "weights": weights_path, "weights_source": weights.source,
             "size": [w, h], "status": result.status, "message": result.message,
+            "levels": None if levels is None else [
+                {"size": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
+                 "tiles": len(lv.tiles) if lv.tiles else 0} for lv in levels],
             "iterations": result.iterations, "evaluations": result.evaluations,
             "wall_seconds": wall, "optimizer_seconds": result.elapsed,
             "seconds_per_evaluation": result.elapsed / max(result.evaluations, 1),
             "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "output": os.path.abspath(config.out),
+            "output": os.path.abspath(config.out) if final else None,
             "losses": result.history,
         }
         from art.files import atomic_path

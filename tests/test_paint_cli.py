@@ -49,7 +49,7 @@ BAD = [
     (["--content-layers", "conv4_2=x"], "bad weight 'x' for layer conv4_2"),
     (["--size", "8"], "too small for layer conv5_1: it needs at least 16 px"),
     (["--size", "4kk"], "4kk"),
-    (["--size", "100000x100000"], "needs about .* GB in one piece .*(--tiles N)"),
+    (["--size", "100000x100000"], "needs about .* GB even in tiles of 512 px .* smaller --size"),
     (["--size", "20000x20000", "--tiles", "4"], "needs about .* GB in these tiles .* more --tiles"),
     (["--tiles", "0", "--tile-size", "-3"], "must be >= 0"),
     (["--tiles", "100000"], "tiles"),
@@ -64,6 +64,13 @@ BAD = [
     (["--style-scale", "0"], "--style-scale must be a finite number > 0"),
     (["--init", "{d}/missing.png"], "cannot read image .*missing.png"),
     (["--report", "{d}/report.txt"], "unknown extension '.txt'"),
+    (["--schedule", "3,x"], "--schedule '3,x': expected iterations per level"),
+    (["--schedule", "1,1,1,1,1,1"], "coarsest, .* is too small for layer conv5_1"),
+    (["--tile-mode", "stitched"], "invalid choice: 'stitched'"),
+    (["--tiles", "2", "--optimizer", "adam"], "run with --optimizer lbfgs, not adam"),
+    (["--checkpoint-every", "0"], "--checkpoint-every must be a number of minutes > 0"),
+    (["--resume", "{d}/nowhere"], "--resume .*nowhere: no such folder"),
+    (["--resume", "{d}"], "no render was started there"),
 ]
 
 
@@ -149,3 +156,49 @@ def test_tiled_run(files, tmp_path):
     proc = paint(files, "--out", str(tmp_path / "out.png"), "--tiles", "2", check=0)
     assert "iteration 2/2" in proc.stdout and "2 tiles" in proc.stdout
     assert Image.open(tmp_path / "out.png").size == (40, 30)
+
+
+def run_until(args, marker):
+    """Start paint.py, send Ctrl-C once a line starts with `marker`; (returncode, stderr)."""
+    proc = subprocess.Popen([sys.executable, SCRIPT] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line or line.startswith(marker):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_a_render_is_resumed_to_the_same_picture(files, tmp_path):
+    """Coarse-to-fine in tiles, Ctrl-C in the second level, --resume: the picture of
+    an uninterrupted run; a changed setting or a fresh start into the folder is refused."""
+    base = ["--content", str(files / "content.png"), "--style", str(files / "style.png"),
+            "--weights", str(files / "random.npz"), "--size", "96", "--schedule", "3,12",
+            "--tile-size", "48", "--init", "noise", "--print-every", "1",
+            "--style-layers", "conv1_1,conv2_1", "--content-layers", "conv2_2"]
+    work = tmp_path / "work"
+    code, err = run_until(base + ["--out", str(tmp_path / "cut.png"), "--workdir", str(work)],
+                          "level 2/2 96x72  iteration 2/")
+    assert code == 130 and "--resume %s" % work in err, err
+    assert (work / "state.npz").exists() and (work / "level-1-48x36.png").exists()
+    assert not (tmp_path / "cut.png").exists() or Image.open(tmp_path / "cut.png").size == (96, 72)
+
+    proc = paint(files, *base[6:], "--out", str(tmp_path / "again.png"), "--workdir", str(work))
+    assert proc.returncode == 2 and "holds an unfinished render" in proc.stderr
+    changed = base + ["--out", str(tmp_path / "x.png"), "--resume", str(work), "--tv-weight", "1"]
+    proc = subprocess.run([sys.executable, SCRIPT] + changed, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 2 and "--tv-weight was 0.01, now 1.0" in proc.stderr, proc.stderr
+
+    for name, extra in (("resumed.png", ["--resume", str(work)]),
+                        ("whole.png", ["--workdir", str(tmp_path / "other")])):
+        proc = subprocess.run([sys.executable, SCRIPT] + base + ["--out", str(tmp_path / name)]
+                              + extra, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        assert ("resuming from %s: level 2/2" % work in proc.stdout) == (name == "resumed.png")
+    resumed, whole = (np.asarray(Image.open(tmp_path / n)) for n in ("resumed.png", "whole.png"))
+    np.testing.assert_array_equal(resumed, whole)
+    assert not (work / "state.npz").exists()

@@ -1,0 +1,146 @@
+"""The levels of a render: sizes, iterations and tiles, and what they cost in
+memory and time. Pure Python: the command line plans (and refuses) a render
+before TensorFlow is imported.
+"""
+
+import dataclasses
+
+from art import layers, tiling
+from art.errors import ArtError
+
+# The default coarsest level's long side: small enough that its many
+# iterations are cheap, large enough for conv5_1 to see structure.
+COARSEST_SIDE = 512
+# Each finer level has 4x the pixels, so a quarter of the iterations keeps the
+# cost of every level about the same; the floor keeps fine detail worked.
+MIN_FINE_ITERATIONS = 10
+# L-BFGS history length (each entry: 2 float32 vectors the size of the picture).
+MAXCOR = 10
+
+# Memory. One evaluation of VGG19 to conv5_1 measured ~1.9 GB at 256^2, 2.5 GB at
+# 512^2, 4.5 GB at 1024^2: a fixed part and ~2.9 kB per pixel of the piece
+# evaluated. Per pixel of the whole picture: the optimiser's float32 vectors
+# (2 per history entry, x, g, direction, trial x and g, a spare) and the
+# render's own (content, start, gradient, TV temporaries, upsampling).
+FIXED_BYTES, PIECE_BYTES_PER_PIXEL = 1.6e9, 2.9e3
+PICTURE_BYTES_PER_PIXEL = 4 * 3 * (2 * MAXCOR + 6) + 4 * 3 * 8
+
+
+@dataclasses.dataclass(frozen=True)
+class Level:
+    """One level of a render.
+
+    Attributes:
+      index: 0 for the coarsest.
+      shape: (height, width).
+      iterations: L-BFGS iterations at this level.
+      tiles: `art.tiling.Tile`s when the level is painted in tiles; None: whole.
+    """
+    index: int
+    shape: tuple
+    iterations: int
+    tiles: tuple = None
+
+    @property
+    def pixels(self):
+        return self.shape[0] * self.shape[1]
+
+    @property
+    def piece_pixels(self):
+        """Pixels of the largest piece one evaluation runs the network on."""
+        if not self.tiles:
+            return self.pixels
+        return max(t.outer_shape[0] * t.outer_shape[1] for t in self.tiles)
+
+
+def level_count(shape, names):
+    """Levels of the default schedule: halve until the long side is at most
+    `COARSEST_SIDE`, never below the smallest side the layers can see."""
+    count = 1
+    need = layers.min_size(names)
+    while max(shape) / 2 ** (count - 1) > COARSEST_SIDE and min(shape) / 2 ** count >= need:
+        count += 1
+    return count
+
+
+def default_schedule(iterations, count):
+    """`iterations` at the coarsest level, a quarter as many at each finer one."""
+    return [iterations] + [max(MIN_FINE_ITERATIONS, iterations >> (2 * k)) for k in range(1, count)]
+
+
+def level_shapes(shape, count):
+    """(height, width) of each level, coarsest first: the long side halves per level."""
+    h, w = shape
+    return [(max(1, round(h / 2 ** k)), max(1, round(w / 2 ** k))) for k in range(count - 1, -1, -1)]
+
+
+def plan(shape, config, tile_size=None):
+    """The levels of a render of `shape` (height, width) with `config`.
+
+    Tiles: `config.tiles` or `config.tile_size` cut the final level; coarser
+    levels are cut into tiles of the same size, so every level's memory is
+    bounded by the same tile, and a level that fits in one tile is painted
+    whole. `tile_size` (when the config gives no tiling) is the caller's
+    choice for a picture that would not fit (see `choose_tile_size`).
+
+    Returns:
+      list of `Level`, coarsest first.
+    """
+    names = list(config.content_layers) + list(config.style_layers)
+    final_tiles = config.check(shape)
+    if final_tiles is None and tile_size:
+        final_tiles = tiling.tiles_for(shape, tile_size=tile_size, names=names)
+    schedule = config.schedule or default_schedule(config.iterations, level_count(shape, names))
+    shapes = level_shapes(shape, len(schedule))
+    need = layers.min_size(names)
+    if min(shapes[0]) < need:
+        raise ArtError("--schedule has %d levels: the coarsest, %dx%d, is too small for layer %s "
+                       "(it needs %d px a side); use fewer levels"
+                       % (len(schedule), shapes[0][1], shapes[0][0], layers.deepest(names), need))
+    inner = None
+    if final_tiles and len(final_tiles) > 1:
+        inner = max(max(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in final_tiles)
+    levels = []
+    for k, (level_shape, iterations) in enumerate(zip(shapes, schedule)):
+        if k == len(schedule) - 1:
+            tiles = final_tiles
+        else:
+            tiles = tiling.tiles_for(level_shape, tile_size=inner, names=names) if inner else None
+        levels.append(Level(k, tuple(level_shape), iterations,
+                            tuple(tiles) if tiles and len(tiles) > 1 else None))
+    return levels
+
+
+def tile_size(levels):
+    """The inner side of the render's tiles (every tiled level has the same), or None."""
+    tiled = [level for level in levels if level.tiles]
+    if not tiled:
+        return None
+    return max(max(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in tiled[-1].tiles)
+
+
+def memory_need(levels):
+    """Estimated peak bytes of a render: its most demanding level."""
+    return max(FIXED_BYTES + PIECE_BYTES_PER_PIXEL * level.piece_pixels
+               + PICTURE_BYTES_PER_PIXEL * level.pixels for level in levels)
+
+
+def choose_tile_size(shape, config, available):
+    """The largest tiles (of 2048, 1536, 1024, 768, 512 px a side) with which a render of
+    `shape` fits in `available` bytes; None if even the smallest do not."""
+    for size in (2048, 1536, 1024, 768, 512):
+        if size >= max(shape):
+            continue
+        if memory_need(plan(shape, config, tile_size=size)) <= available:
+            return size
+    return None
+
+
+def piece_work(level, mode):
+    """Relative cost of one evaluation of each piece of a level: pixels run through
+    the network, an exact tiled evaluation's extra forward pass (for the Grams)
+    counted as a third of a forward+backward."""
+    if not level.tiles:
+        return [float(level.pixels)]
+    outer = [float(t.outer_shape[0] * t.outer_shape[1]) for t in level.tiles]
+    return outer if mode == "independent" else [sum(outer) * 4.0 / 3.0]

@@ -1,0 +1,353 @@
+"""Rendering a print: coarse-to-fine levels, each painted whole or tile by tile,
+resumable after any iteration.
+
+A render is a list of `Level`s. The coarsest starts from `config.init`; each
+finer one starts from the level before, upsampled. At every level the content
+photo is resized to the level's size and the style images are scaled with it
+(`config.style_scale` of the level's long side), so brush strokes keep their
+proportion to the picture, and the targets are computed again.
+
+A level larger than a tile is painted in tiles. In the default exact mode each
+evaluation is `art.tiled`'s map over tiles and reduce: the picture is painted
+as a whole, in memory bounded by a tile. In independent mode (the classic
+method, for comparison) each tile's outer box is painted on its own and the
+overlaps are feathered together.
+
+The optimiser is `art.lbfgs.LBFGS` (float32 history, state in plain arrays),
+so a render can stop after any iteration and continue from its `state` to the
+same picture. The library never writes files: checkpoints go out through the
+callback, and the caller keeps them (see `art.workdir`).
+"""
+
+import dataclasses
+import time
+
+import numpy as np
+
+from art import images, layers, lbfgs, stylize, tiled, tiling
+from art.levels import MAXCOR, piece_work, tile_size
+from art.errors import ArtError
+from art.optim import NonFiniteLoss
+
+@dataclasses.dataclass
+class Progress(stylize.Progress):
+    """A `stylize.Progress` with the render's place: level, tile and the time left
+    for the whole render.
+
+    `state()` is everything needed to continue from here (see `render`)."""
+    level: int = 1
+    levels: int = 1
+    shape: tuple = None
+    tile: int = 0            # independent mode: the tile being painted, from 1; else 0
+    tiles: int = 0           # tiles of this level; 0: painted whole
+    left: float = None       # seconds left for the whole render, once it can be estimated
+    state: callable = None
+
+    @property
+    def seconds_left(self):
+        return self.left
+
+
+@dataclasses.dataclass
+class Result(stylize.Result):
+    state: dict = None       # when interrupted: pass to `render(state=...)` to continue
+
+
+class _Clock:
+    """Time left for a whole render, from the cost of the evaluations so far."""
+
+    def __init__(self, levels, mode, elapsed=0.0):
+        self.levels, self.mode = levels, mode
+        self.seconds_per_work = None
+        self.evaluations_per_iteration = 1.1
+        self.elapsed_before = elapsed
+        self.started = time.perf_counter()
+
+    @property
+    def elapsed(self):
+        return self.elapsed_before + time.perf_counter() - self.started
+
+    def measure(self, seconds, iterations, evaluations, work):
+        if iterations and evaluations:
+            self.seconds_per_work = seconds / (evaluations * work)
+            self.evaluations_per_iteration = evaluations / iterations
+
+    def left(self, level, piece, iterations_done):
+        """Seconds left: the rest of this level's piece `piece`, its later pieces and
+        all finer levels."""
+        if self.seconds_per_work is None:
+            return None
+        per_work = self.seconds_per_work * self.evaluations_per_iteration
+        pieces = piece_work(level, self.mode)
+        total = per_work * (pieces[piece] * (level.iterations - iterations_done)
+                            + sum(pieces[piece + 1:]) * level.iterations)
+        for finer in self.levels[level.index + 1:]:
+            total += per_work * sum(piece_work(finer, self.mode)) * finer.iterations
+        return total
+
+
+def feather_weights(tile, shape):
+    """Blending weights of an independent tile over its outer box: 1 inside, falling
+    linearly to 0 across each overlap with a neighbour (twice the margin wide)."""
+    h, w = shape
+    y0, y1, x0, x1 = tile.outer
+    iy0, iy1, ix0, ix1 = tile.inner
+
+    def ramp(lo, hi, inner_lo, inner_hi, side):
+        pos = np.arange(lo, hi) + 0.5
+        weight = np.ones(hi - lo)
+        if lo > 0:    # overlap [lo, 2 * inner_lo - lo) shared with the neighbour before
+            weight = np.minimum(weight, (pos - lo) / (2.0 * (inner_lo - lo)))
+        if hi < side:
+            weight = np.minimum(weight, (hi - pos) / (2.0 * (hi - inner_hi)))
+        return np.clip(weight, 0.0, 1.0)
+
+    return np.outer(ramp(y0, y1, iy0, iy1, h), ramp(x0, x1, ix0, ix1, w))[..., None]
+
+
+def feather(tiles, crops, shape):
+    """The picture from independently painted outer boxes, overlaps feathered."""
+    total = np.zeros(tuple(shape) + (3,), np.float64)
+    weights = np.zeros(tuple(shape) + (1,), np.float64)
+    for tile, crop in zip(tiles, crops):
+        y0, y1, x0, x1 = tile.outer
+        w = feather_weights(tile, shape)
+        total[y0:y1, x0:x1] += w * crop
+        weights[y0:y1, x0:x1] += w
+    return (total / weights).astype(np.float32)
+
+
+class _Targets:
+    """Content and style targets of each level, computed tile by tile when the
+    render has tiles, so a level's targets never need more than a tile's memory."""
+
+    def __init__(self, weights, config, content, styles, tile_size=None):
+        self.weights, self.config = weights, config
+        self.content, self.styles = content, styles
+        self.names = list(config.content_layers) + list(config.style_layers)
+        self.tile_size = tile_size
+        self.runner = tiled.TileRunner(weights, config) if tile_size else None
+
+    def close(self):
+        if self.runner is not None:
+            self.runner.close()
+
+    def _tiles(self, shape):
+        return tiling.tiles_for(shape, tile_size=self.tile_size, names=self.names)
+
+    def content_at(self, shape):
+        content = images.resize(self.content, shape)
+        return content, self.content_of(content)
+
+    def content_of(self, picture):
+        if self.runner is None:
+            return stylize.content_targets(self.weights, picture, self.config)
+        return tiled.content_targets(self.runner, picture, self._tiles(picture.shape[:2]))
+
+    def style_at(self, shape):
+        long_side = max(1, round(self.config.style_scale * max(shape)))
+        grams = []
+        for style in self.styles:
+            style = images.fit(style, long_side)
+            if min(style.shape[:2]) < layers.min_size(self.names):
+                raise ArtError("the style image scaled to %dx%d is too small for layer %s; "
+                               "raise --style-scale" % (style.shape[1], style.shape[0],
+                                                        layers.deepest(self.names)))
+            if self.runner is None:
+                grams.append(stylize.style_targets(self.weights, [style], None, self.config))
+            elif self.config.style_layers:
+                grams.append(tiled.grams(self.runner, style, self._tiles(style.shape[:2])))
+            else:
+                grams.append({})
+        return stylize.blend(grams, self.config.style_blend)
+
+
+def render(weights, content, styles, config, levels, callback=None, on_level=None, init=None,
+           state=None):
+    """Render `content` in the style of `styles` through `levels`.
+
+    Args:
+      weights: `art.weights.VGGWeights`.
+      content: H x W x 3 float32 RGB 0-255, any size (resized per level).
+      styles: list of style images at any size (scaled per level).
+      config: `art.config.PaintConfig`.
+      levels: from `art.levels.plan`.
+      callback: called with a `Progress` after every iteration.
+      on_level: called as on_level(level, image, state) when a level is finished;
+        `state` continues the render from the start of the next level.
+      init: optional starting image for the coarsest level (resized to it).
+      state: from an earlier run's `Progress.state()`, `on_level` or
+        `Result.state`: continue from there.
+
+    Returns:
+      `Result` with the final level's image; when interrupted (Ctrl-C), the
+      image of the last finished iteration and the `state` to continue from.
+    """
+    config.check()
+    clock = _Clock(levels, config.tile_mode, float(state["elapsed"]) if state is not None else 0.0)
+    history = []
+    totals = {"iterations": 0, "evaluations": 0}
+    if state is not None:
+        first, start = int(state["level"]), np.asarray(state["start"], np.float32)
+        if first >= len(levels) or start.shape[:2] != levels[first].shape:
+            raise ArtError("the saved state is for another render (level %d of %dx%d)"
+                           % (first + 1, start.shape[1], start.shape[0]))
+    else:
+        first = 0
+        shape = levels[0].shape
+        if init is not None:
+            start = images.resize(init, shape)
+        else:
+            start = stylize.initial_image(config, images.resize(content, shape),
+                                          np.random.default_rng(config.seed))
+    targets = _Targets(weights, config, content, styles, tile_size(levels))
+    current = {"image": start}
+    try:
+        for level in levels[first:]:
+            resumed = state if state is not None and int(state["level"]) == level.index else None
+            image = _paint_level(weights, config, level, levels, start, targets, clock, callback,
+                                 resumed, history, totals, current)
+            if level.index + 1 < len(levels):
+                start = images.resize(image, levels[level.index + 1].shape)
+                if on_level is not None:
+                    on_level(level, image, _level_state(level.index + 1, start, clock))
+            else:
+                if on_level is not None:
+                    on_level(level, image, None)
+                start = image
+        status, message = "done", ""
+    except KeyboardInterrupt:
+        status, message = "interrupted", "interrupted at level %d/%d" % (
+            current["level"].index + 1, len(levels))
+    except NonFiniteLoss as e:
+        status, message = "nonfinite", "%s at level %d/%d" % (e, current["level"].index + 1,
+                                                              len(levels))
+    finally:
+        targets.close()
+    image = start if status == "done" else current["image"]()
+    return Result(image=image, status=status, message=message, iterations=totals["iterations"],
+                  evaluations=totals["evaluations"], elapsed=clock.elapsed, history=history,
+                  state=None if status == "done" else current["state"]())
+
+
+def _level_state(index, start, clock, **more):
+    return dict(level=np.int64(index), start=start, elapsed=np.float64(clock.elapsed), **more)
+
+
+def _optimizer_state(prefix, optimizer):
+    return {prefix + key: value for key, value in optimizer.state().items()}
+
+
+def _saved_optimizer(state, prefix):
+    if state is None or prefix + "x" not in state:
+        return None
+    return {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
+
+
+def _paint_level(weights, config, level, levels, start, targets, clock, callback, state, history,
+                 totals, current):
+    """Paint one level from `start`; returns its image. Keeps `current` pointing at
+    the image and state of the last finished iteration, for an interruption."""
+    current["level"] = level
+    current["image"] = lambda: start
+    current["state"] = lambda: _level_state(level.index, start, clock)
+    content, content_t = targets.content_at(level.shape)
+    style_t = targets.style_at(level.shape)
+    if level.tiles and config.tile_mode == "independent":
+        return _paint_independent(weights, config, level, levels, start, content, style_t, clock,
+                                  callback, state, history, totals, current)
+    if level.tiles:
+        evaluator = tiled.TiledEvaluator(weights, config, level.shape, content_t, style_t,
+                                         level.tiles, runner=targets.runner)
+    else:
+        evaluator = stylize.WholeEvaluator(weights, config, level.shape, content_t, style_t)
+    with evaluator:
+        x = _optimize(evaluator, level, levels, start, clock, callback, _saved_optimizer(state, "opt/"),
+                      history, totals, current, piece=None)
+    return x.reshape(level.shape + (3,))
+
+
+def _paint_independent(weights, config, level, levels, start, content, style_t, clock, callback,
+                       state, history, totals, current):
+    """The classic method: each tile's outer box painted as a picture of its own (its
+    own content targets, the level's style targets), the overlaps feathered."""
+    done = []
+    if state is not None:
+        done = [np.asarray(state["done/%d" % j], np.float32) for j in range(int(state["tile"]))]
+    for j, tile in enumerate(level.tiles):
+        if j < len(done):
+            continue
+        crop = tiling.crop(start, tile.outer)
+        content_crop = tiling.crop(content, tile.outer)
+        saved = _saved_optimizer(state, "opt/") if state is not None and j == int(state["tile"]) \
+            else None
+        piece = dict(tile=j, done=list(done), start=start)
+        with stylize.WholeEvaluator(weights, config, tile.outer_shape,
+                                    stylize.content_targets(weights, content_crop, config),
+                                    style_t) as evaluator:
+            x = _optimize(evaluator, level, levels, crop, clock, callback, saved, history, totals,
+                          current, piece=piece)
+        done.append(x.reshape(tile.outer_shape + (3,)))
+    return feather(level.tiles, done, level.shape)
+
+
+def _optimize(evaluator, level, levels, start, clock, callback, saved, history, totals, current,
+              piece):
+    """L-BFGS on one picture (a level, or an independent tile of one) for the level's
+    iterations; returns the flat float32 result."""
+    shape = start.shape
+    latest = {}
+
+    def fun(x):
+        loss, grad, terms = evaluator.evaluate(x.reshape(shape))
+        latest.update(terms, total=loss)
+        return loss, grad
+
+    def level_image(x):
+        if piece is None:
+            return x.reshape(shape)
+        # An independent level so far: the start, with the finished tiles and this one pasted.
+        image = level_start.copy()
+        for tile, crop in zip(level.tiles, piece["done"] + [x.reshape(shape)]):
+            y0, y1, x0, x1 = tile.inner
+            image[y0:y1, x0:x1] = tiling.crop(crop, tile.inner_in_outer())
+        return image
+
+    def state():
+        extra = _optimizer_state("opt/", optimizer) if optimizer.x is not None else {}
+        if piece is not None:
+            extra["tile"] = np.int64(piece["tile"])
+            extra.update({"done/%d" % j: crop for j, crop in enumerate(piece["done"])})
+        return _level_state(level.index, level_start, clock, **extra)
+
+    level_start = start if piece is None else piece["start"]
+    index = 0 if piece is None else piece["tile"]
+    work = piece_work(level, clock.mode)[index]
+    optimizer = lbfgs.LBFGS(fun, maxcor=MAXCOR, bounds=stylize.PIXEL_BOUNDS)
+    current["state"] = state
+    if saved is not None:
+        optimizer.restore(saved)
+    else:
+        optimizer.start(start.ravel())
+    current["image"] = lambda: level_image(optimizer.x)
+    began = time.perf_counter()
+    done_before, evaluations_before = optimizer.iterations, optimizer.evaluations
+    while optimizer.iterations < level.iterations:
+        evaluations = optimizer.evaluations
+        if not optimizer.step():
+            break
+        totals["iterations"] += 1
+        totals["evaluations"] += optimizer.evaluations - evaluations
+        history.append(dict(latest, level=level.index + 1))
+        clock.measure(time.perf_counter() - began, optimizer.iterations - done_before,
+                      optimizer.evaluations - evaluations_before, work)
+        if callback is not None:
+            x = optimizer.x
+            callback(Progress(
+                iteration=optimizer.iterations, iterations=level.iterations,
+                evaluations=optimizer.evaluations, losses=dict(latest), elapsed=clock.elapsed,
+                image=lambda: level_image(x), level=level.index + 1, levels=len(levels),
+                shape=level.shape, tile=0 if piece is None else piece["tile"] + 1,
+                tiles=len(level.tiles) if level.tiles else 0,
+                left=clock.left(level, index, optimizer.iterations), state=state))
+    return optimizer.x

@@ -1,0 +1,168 @@
+"""Print renders: the plan of levels and tiles, memory, tiled targets, exact and
+independent tiles, and resuming to the same picture."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from art import levels as plans, tiling
+from art.config import PaintConfig
+from art.errors import ArtError
+
+rng = np.random.default_rng(7)
+CONTENT = rng.uniform(0, 255, (72, 104, 3)).astype(np.float32)
+STYLE = rng.uniform(0, 255, (40, 40, 3)).astype(np.float32)
+GB = 1e9
+
+
+def small_config(**kw):
+    base = dict(print_every=0, style_weight=1.0, style_layers={"conv1_1": 1.0, "conv2_1": 1.0},
+                content_layers={"conv2_2": 1.0}, init="noise", schedule=[4, 3])
+    base.update(kw)
+    return PaintConfig(**base)
+
+
+def test_default_plan_of_a_4k_print():
+    levels = plans.plan((2160, 3840), PaintConfig(tiles=6))
+    assert [lv.shape for lv in levels] == [(270, 480), (540, 960), (1080, 1920), (2160, 3840)]
+    assert [lv.iterations for lv in levels] == [300, 75, 18, 10]
+    final = tiling.tiles_for((2160, 3840), n_tiles=6, names=["conv4_2", "conv5_1"])
+    assert list(levels[-1].tiles) == final and {t.index for t in final} == {
+        (r, c) for r in range(2) for c in range(3)}
+    # Coarser levels are cut into tiles of the final level's size; one that fits is painted whole.
+    assert len(levels[2].tiles) == 2 and levels[0].tiles is None and levels[1].tiles is None
+    tiling.check(levels[2].tiles, (1080, 1920), ["conv5_1"])
+
+
+def test_small_pictures_are_one_level():
+    assert len(plans.plan((341, 512), PaintConfig())) == 1
+    assert [lv.shape for lv in plans.plan((683, 1024), PaintConfig())] == [(342, 512), (683, 1024)]
+    assert [lv.iterations for lv in plans.plan((683, 1024), PaintConfig(iterations=40))] == [40, 10]
+
+
+def test_schedule_sets_levels_and_iterations():
+    levels = plans.plan((300, 400), PaintConfig(schedule=[7, 5, 3]))
+    assert [(lv.shape, lv.iterations) for lv in levels] == [((75, 100), 7), ((150, 200), 5),
+                                                            ((300, 400), 3)]
+    with pytest.raises(ArtError, match="coarsest, 3x2, is too small for layer conv5_1"):
+        plans.plan((300, 400), PaintConfig(schedule=[1] * 8))
+
+
+def test_memory_is_bounded_by_the_tile():
+    config = PaintConfig()
+    whole = plans.memory_need(plans.plan((2160, 3840), config))
+    tiled = plans.memory_need(plans.plan((2160, 3840), PaintConfig(tiles=6)))
+    assert tiled < whole / 2 and tiled < 12 * GB
+    # 8K: in the tiles chosen for 24 GB it fits; in 6 tiles (2560x2160 each) it does not.
+    size = plans.choose_tile_size((4320, 7680), config, 24 * GB)
+    assert size is not None
+    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=size)) <= 24 * GB
+    assert plans.memory_need(plans.plan((4320, 7680), PaintConfig(tiles=6))) > 24 * GB
+    assert plans.choose_tile_size((21600, 38400), config, 24 * GB) is None
+
+
+def test_feathering_puts_a_picture_back_together():
+    """Crops of one picture, feathered, are that picture: the weights are a partition of unity."""
+    from art.render import feather, feather_weights
+    picture = rng.uniform(0, 255, (400, 600, 3))
+    tiles = tiling.tiles_for(picture.shape, n_tiles=6, names=["conv4_2"])
+    out = feather(tiles, [tiling.crop(picture, t.outer) for t in tiles], picture.shape[:2])
+    np.testing.assert_allclose(out, picture, atol=1e-3)
+    total = np.zeros(picture.shape[:2] + (1,))
+    for t in tiles:
+        w = feather_weights(t, picture.shape[:2])
+        assert w.min() >= 0 and w.max() == 1
+        total[t.outer[0]:t.outer[1], t.outer[2]:t.outer[3]] += w
+    # Away from the overlaps a pixel belongs to one tile alone.
+    assert total.min() > 0 and np.isclose(total[:40, :40], 1).all()
+
+
+def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
+    from art import stylize, tiled
+    config = small_config()
+    tiles = tiling.tiles_for(CONTENT.shape, tile_size=32, names=["conv2_2"])
+    runner = tiled.TileRunner(random_weights, config)
+    try:
+        content_t = tiled.content_targets(runner, CONTENT, tiles)
+        grams = tiled.grams(runner, CONTENT, tiles)
+    finally:
+        runner.close()
+    expected = stylize.content_targets(random_weights, CONTENT, config)
+    np.testing.assert_allclose(content_t["conv2_2"], expected["conv2_2"], rtol=1e-4, atol=1e-3)
+    expected = stylize.style_targets(random_weights, [CONTENT], None, config)
+    for name in config.style_layers:
+        np.testing.assert_allclose(grams[name], expected[name], rtol=1e-4,
+                                   atol=1e-5 * np.abs(expected[name]).max())
+
+
+def run(weights, config, content=CONTENT, **kw):
+    from art import render
+    return render.render(weights, content, [STYLE], config, plans.plan(content.shape[:2], config),
+                         **kw)
+
+
+def test_tiled_render_is_the_whole_render(tf1, random_weights):
+    """Tiles change where the work is done, not the picture."""
+    whole = run(random_weights, small_config(schedule=[3]))
+    seen = []
+    tiled = run(random_weights, small_config(schedule=[3], tile_size=32), callback=seen.append)
+    assert tiled.status == "done" and len(seen) == 3 and seen[-1].tiles == 12
+    assert tiled.evaluations == whole.evaluations
+    for a, b in zip(whole.history, tiled.history):
+        for key in a:
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), key
+    np.testing.assert_allclose(tiled.image, whole.image, atol=0.05)
+
+
+def test_levels_go_coarse_to_fine(tf1, random_weights):
+    seen, finished = [], []
+    result = run(random_weights, small_config(), callback=seen.append,
+                 on_level=lambda level, image, state: finished.append((level.shape, image.shape,
+                                                                      state)))
+    assert result.status == "done" and result.image.shape == CONTENT.shape
+    assert [(p.level, p.iteration) for p in seen] == [(1, 1), (1, 2), (1, 3), (1, 4),
+                                                    (2, 1), (2, 2), (2, 3)]
+    assert seen[-1].levels == 2 and seen[-1].left == 0 and seen[0].shape == (36, 52)
+    assert finished[0][:2] == ((36, 52), (36, 52, 3)) and finished[0][2]["start"].shape == (72, 104, 3)
+    assert finished[1][2] is None
+    assert result.history[-1]["level"] == 2
+
+
+@pytest.mark.parametrize("mode", ["exact", "independent"])
+@pytest.mark.parametrize("stop", [(1, 2), (2, 1), (2, 3)])
+def test_resume_gives_the_same_picture(tf1, random_weights, tmp_path, mode, stop):
+    """Ctrl-C after any iteration, the state through the work folder, and a second run
+    finish the picture an uninterrupted run paints."""
+    from art import workdir
+    config = small_config(tile_size=32, tile_mode=mode)
+    whole = run(random_weights, config)
+
+    def interrupt(p):
+        if (p.level, p.iteration) == stop and p.tile in (0, 2):
+            raise KeyboardInterrupt
+    part = run(random_weights, config, callback=interrupt)
+    assert part.status == "interrupted" and part.state is not None
+    folder = workdir.Workdir(tmp_path)
+    folder.save_state(part.state)
+    rest = run(random_weights, config, state=folder.load_state())
+    assert rest.status == "done"
+    np.testing.assert_array_equal(rest.image, whole.image)
+
+
+def test_independent_tiles_differ_from_exact_ones(tf1, random_weights):
+    config = small_config(schedule=[3], tile_size=32)
+    exact = run(random_weights, config)
+    seen = []
+    independent = run(random_weights, dataclasses.replace(config, tile_mode="independent"),
+                      callback=seen.append)
+    assert independent.status == "done" and independent.image.shape == CONTENT.shape
+    assert [p.tile for p in seen] == [t for t in range(1, 13) for _ in range(3)]
+    assert np.abs(independent.image - exact.image).max() > 1.0
+
+
+def test_a_state_of_another_render_is_refused(tf1, random_weights):
+    part = run(random_weights, small_config(), callback=lambda p: (_ for _ in ()).throw(
+        KeyboardInterrupt))
+    with pytest.raises(ArtError, match="another render"):
+        run(random_weights, small_config(schedule=[2, 2, 2]), state=part.state)
