@@ -176,8 +176,16 @@ class PaintConfig:
                 raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px "
                                "on each side" % (shape[1], shape[0], layers.deepest(names), need))
             if self.tiles or self.tile_size:
-                return tiling.tiles_for(shape, n_tiles=self.tiles or None,
-                                        tile_size=self.tile_size or None, names=names)
+                tiles = tiling.tiles_for(shape, n_tiles=self.tiles or None,
+                                         tile_size=self.tile_size or None, names=names)
+                margin = tiling.required_margin(names)
+                side = min(min(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in tiles)
+                if len(tiles) > 1 and side < margin:
+                    raise ArtError("tiles of %d px are narrower than the %d-px margin layer %s "
+                                   "needs around each; every evaluation would be mostly margin. "
+                                   "Use fewer --tiles or a --tile-size of at least %d"
+                                   % (side, margin, layers.deepest(names), margin))
+                return tiles
         return None
 
     def to_dict(self):

@@ -282,11 +282,10 @@ class TiledEvaluator:
         that show a short margin breaking exactness turn it off.
       runner: a `TileRunner` to share (it owns the graph and session); default
         a new one, closed with the evaluator.
-      on_tile: called as on_tile(pass_number, tile_number, tiles) before each tile's work.
     """
 
     def __init__(self, weights, config, shape, content_t, style_t, tiles, check=True,
-                 runner=None, on_tile=None):
+                 runner=None):
         self.shape = (int(shape[0]), int(shape[1]))
         self.config = config
         names = list(config.content_layers) + list(config.style_layers)
@@ -296,7 +295,6 @@ class TiledEvaluator:
         self.style_t = style_t
         self.own_runner = runner is None
         self.runner = TileRunner(weights, config) if runner is None else runner
-        self.on_tile = on_tile
         channels = self.runner.channels
         self.scales = content_scales(config.content_layers, config.content_weight, self.shape,
                                      channels)
@@ -315,10 +313,6 @@ class TiledEvaluator:
 
     def __exit__(self, *exc):
         self.close()
-
-    def _tile(self, pass_number, i):
-        if self.on_tile is not None:
-            self.on_tile(pass_number, i + 1, len(self.tiles))
 
     def evaluate(self, image):
         """Loss and gradient at `image`.
@@ -339,17 +333,13 @@ class TiledEvaluator:
         config = self.config
         crops = [tiling.crop(pixels, tile.outer) for tile in self.tiles]
 
-        partials = []
-        for i, (tile, crop) in enumerate(zip(self.tiles, crops)):
-            self._tile(1, i)
-            partials.append(self.runner.gram_partials(tile, crop))
+        partials = [self.runner.gram_partials(tile, crop) for tile, crop in zip(self.tiles, crops)]
         style_by, gram_grads = reduce_style(partials, self.style_t, config.style_layers,
                                             config.style_weight, self.shape)
 
         grad = np.zeros(pixels.shape, np.float32)
         sums = []
-        for i, (tile, crop, content_crops) in enumerate(zip(self.tiles, crops, self.content_crops)):
-            self._tile(2, i)
+        for tile, crop, content_crops in zip(self.tiles, crops, self.content_crops):
             tile_grad, tile_sums = self.runner.backward(tile, crop, gram_grads, content_crops,
                                                         self.scales)
             y0, y1, x0, x1 = tile.outer

@@ -176,7 +176,7 @@ def main():
         frame_shape = images.target_shape((h, w), min(max(h, w), recorder.max_side))
     else:
         recorder = None
-    clock = {"checkpoint": time.time(), "last": time.time(), "iteration": 0, "frames": 0}
+    clock = {"checkpoint": time.time(), "last": time.time(), "printed": time.time(), "frames": 0}
 
     def progress(p):
         now = time.time()
@@ -187,8 +187,11 @@ def main():
             where = "level %d/%d %dx%d  " % (p.level, p.levels, p.shape[1], p.shape[0])
         if getattr(p, "tile", 0):
             where += "tile %d/%d  " % (p.tile, p.tiles)
+        # Every N iterations, and at least once a minute: an iteration of a print's
+        # last level can take longer than that.
         if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == p.iterations
-                                   or p.iteration == 1):
+                                   or p.iteration == 1 or now - clock["printed"] >= 60):
+            clock["printed"] = now
             left = p.seconds_left
             print("%siteration %d/%d  %s  %.2f s/it  %s left" % (
                 where, p.iteration, p.iterations, format_losses(p.losses), per_iteration,

@@ -53,6 +53,7 @@ BAD = [
     (["--size", "20000x20000", "--tiles", "4"], "needs about .* GB in these tiles .* more --tiles"),
     (["--tiles", "0", "--tile-size", "-3"], "must be >= 0"),
     (["--tiles", "100000"], "tiles"),
+    (["--tiles", "2"], "tiles of 16 px are narrower than the 80-px margin layer conv5_1 needs"),
     (["--style-blend", "1", "2"], "2 weights for 1 style images"),
     (["--out", "{d}/content.png"], "refusing to overwrite the input"),
     (["--out", "{d}/out.bmp"], "unknown extension '.bmp'"),
@@ -153,7 +154,8 @@ def test_animation_records_the_run(files, tmp_path):
 
 
 def test_tiled_run(files, tmp_path):
-    proc = paint(files, "--out", str(tmp_path / "out.png"), "--tiles", "2", check=0)
+    proc = paint(files, "--out", str(tmp_path / "out.png"), "--tiles", "2", "--style-layers",
+                 "conv1_1,conv2_1", "--content-layers", "conv2_2", check=0)
     assert "iteration 2/2" in proc.stdout and "2 tiles" in proc.stdout
     assert Image.open(tmp_path / "out.png").size == (40, 30)
 
