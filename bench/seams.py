@@ -2,6 +2,7 @@
 """Seams and style of tiled renders: exact tiles vs the classic independent tiles.
 
     python bench/seams.py                       # tubingen + starry_night, 2048 px, 6 tiles
+    python bench/seams.py --iterations 300      # the full default schedule (~1 hour on 2 cores)
 
 One coarse-to-fine render (`art.levels.plan`, default schedule for the size)
 shares its untiled coarse levels; from the last untiled level on, it is
@@ -41,6 +42,8 @@ def main():
     parser.add_argument("--style", default=common.DEFAULT_STYLE)
     parser.add_argument("--size", type=int, default=2048)
     parser.add_argument("--tiles", type=int, default=6)
+    parser.add_argument("--iterations", type=int, default=100,
+                        help="of the coarsest level; the default schedule's quarters follow")
     parser.add_argument("--weights", default=common.DEFAULT_WEIGHTS)
     args = parser.parse_args()
 
@@ -51,7 +54,7 @@ def main():
     shape = images.target_shape(content.shape[:2], args.size)
     content = images.resize(content, shape)
     style = images.load_image(args.style)
-    config = PaintConfig(tiles=args.tiles, print_every=0)
+    config = PaintConfig(tiles=args.tiles, iterations=args.iterations, print_every=0)
     levels = plans.plan(shape, config)
     first_tiled = min(lv.index for lv in levels if lv.tiles)
     print("levels:", ", ".join("%dx%d %d it %d tiles" % (lv.shape[1], lv.shape[0], lv.iterations,
@@ -75,7 +78,7 @@ def main():
             start, _ = paint([dataclasses.replace(lv, index=0)], start, mode)
             results[mode][lv.index] = start
 
-    report = {"date": common.now(), "content": args.content, "style": args.style,
+    report = {"date": common.now(), "content": args.content, "iterations": args.iterations, "style": args.style,
               "size": [shape[1], shape[0]], "tiles": args.tiles,
               "levels": [{"size": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
                           "tiles": len(lv.tiles or ())} for lv in levels],
