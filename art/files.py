@@ -1,6 +1,7 @@
 """Atomic output: a file is either absent, its old self, or complete."""
 
 import contextlib
+import hashlib
 import os
 import tempfile
 
@@ -48,3 +49,12 @@ def atomic_path(path, inputs=()):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def sha256(path):
+    """Hex sha256 of a file's contents, read a megabyte at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

