@@ -57,7 +57,10 @@ def plan_render(config, shape):
     if tiled:
         raise too_big(shape, render.memory_need(levels), have,
                       ("in these tiles", "use more --tiles or a smaller --size"))
-    size = render.choose_tile_size(shape, config, have)
+    # Tiles picked for the user leave a tenth of the memory spare: the estimate is
+    # within ~10% (a 4K render: 9.3 GB measured, 9.9 GB estimated), and running out
+    # of memory would kill the render.
+    size = render.choose_tile_size(shape, config, 0.9 * have)
     if size is None:
         smallest = render.plan(shape, config, tile_size=512)
         raise too_big(shape, render.memory_need(smallest), have,
