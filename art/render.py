@@ -117,7 +117,7 @@ def feather(tiles, crops, shape):
     return (total / weights).astype(np.float32)
 
 
-class _Targets:
+class Targets:
     """Content and style targets of each level, computed tile by tile when the
     render has tiles, so a level's targets never need more than a tile's memory."""
 
@@ -136,13 +136,11 @@ class _Targets:
         return tiling.tiles_for(shape, tile_size=self.tile_size, names=self.names)
 
     def content_at(self, shape):
+        """The content photo's targets at a level of `shape`."""
         content = images.resize(self.content, shape)
-        return content, self.content_of(content)
-
-    def content_of(self, picture):
         if self.runner is None:
-            return stylize.content_targets(self.weights, picture, self.config)
-        return tiled.content_targets(self.runner, picture, self._tiles(picture.shape[:2]))
+            return stylize.content_targets(self.weights, content, self.config)
+        return tiled.content_targets(self.runner, content, self._tiles(shape))
 
     def style_at(self, shape):
         long_side = max(1, round(self.config.style_scale * max(shape)))
@@ -200,7 +198,7 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
         else:
             start = stylize.initial_image(config, images.resize(content, shape),
                                           np.random.default_rng(config.seed))
-    targets = _Targets(weights, config, content, styles, tile_size(levels))
+    targets = Targets(weights, config, content, styles, tile_size(levels))
     current = {"image": start}
     try:
         for level in levels[first:]:
@@ -251,11 +249,13 @@ def _paint_level(weights, config, level, levels, start, targets, clock, callback
     current["level"] = level
     current["image"] = lambda: start
     current["state"] = lambda: _level_state(level.index, start, clock)
-    content, content_t = targets.content_at(level.shape)
     style_t = targets.style_at(level.shape)
     if level.tiles and config.tile_mode == "independent":
+        # Each tile computes its own content targets, on its own crop.
+        content = images.resize(targets.content, level.shape)
         return _paint_independent(weights, config, level, levels, start, content, style_t, clock,
                                   callback, state, history, totals, current)
+    content_t = targets.content_at(level.shape)
     if level.tiles:
         evaluator = tiled.TiledEvaluator(weights, config, level.shape, content_t, style_t,
                                          level.tiles, runner=targets.runner)

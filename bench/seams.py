@@ -83,11 +83,11 @@ def main():
               "levels": [{"size": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
                           "tiles": len(lv.tiles or ())} for lv in levels],
               "coarse_seconds": base_seconds, "levels_measured": []}
-    targets = render._Targets(weights, config, content, [style], plans.tile_size(levels))
+    targets = render.Targets(weights, config, content, [style], plans.tile_size(levels))
     try:
         for lv in levels[first_tiled:]:
             rows, cols = seams.borders(lv.tiles, lv.shape)
-            _, content_t = targets.content_at(lv.shape)
+            content_t = targets.content_at(lv.shape)
             style_t = targets.style_at(lv.shape)
             with tiled.TiledEvaluator(weights, config, lv.shape, content_t, style_t, lv.tiles,
                                       runner=targets.runner) as evaluator:

@@ -45,8 +45,8 @@ def child(args):
     style = images.load_image(args.style)
     tiles = tiling.tiles_for(shape, tile_size=args.tile_size, names=["conv4_2", "conv5_1"]) \
         if args.tile_size else None
-    targets = render._Targets(weights, config, content, [style], args.tile_size or None)
-    _, content_t = targets.content_at(shape)
+    targets = render.Targets(weights, config, content, [style], args.tile_size or None)
+    content_t = targets.content_at(shape)
     style_t = targets.style_at(shape)
     if tiles:
         evaluator = tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
