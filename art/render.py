@@ -199,7 +199,9 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
             start = stylize.initial_image(config, images.resize(content, shape),
                                           np.random.default_rng(config.seed))
     targets = Targets(weights, config, content, styles, tile_size(levels))
-    current = {"image": start}
+    # What an interruption keeps; each level and each iteration moves it on.
+    current = {"level": levels[first], "image": lambda: start,
+               "state": lambda: _level_state(first, start, clock)}
     try:
         for level in levels[first:]:
             resumed = state if state is not None and int(state["level"]) == level.index else None

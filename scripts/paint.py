@@ -17,7 +17,7 @@ from art import animate, cli, images  # noqa: E402  (the path above must come fi
 from art.config import PaintConfig  # noqa: E402
 from art.errors import ArtError  # noqa: E402
 
-# One evaluation in one piece: see art.render for the measurements. scipy's
+# One evaluation in one piece: see art.levels for the measurements. scipy's
 # L-BFGS-B keeps float64 vectors the size of the picture: 2 per history entry
 # (maxcor 10) and a few of its own, for 3 channels.
 LBFGS_BYTES_PER_PIXEL = 8 * 3 * (2 * 10 + 6)
@@ -43,29 +43,29 @@ def plan_render(config, shape):
     """The levels to paint, or None for one piece painted by `stylize.paint` (scipy's
     L-BFGS-B or Adam). Picks tiles when the picture would not fit in one piece, and
     refuses a picture that fits in no tiling, saying how much it needs."""
-    from art import levels as render
+    from art import levels as plans
     have = available_memory()
-    levels = render.plan(shape, config)
+    levels = plans.plan(shape, config)
     tiled = config.tiles or config.tile_size
     if not (tiled or len(levels) > 1 or config.workdir or config.resume):
-        need = render.FIXED_BYTES + (render.PIECE_BYTES_PER_PIXEL + LBFGS_BYTES_PER_PIXEL) \
+        need = plans.FIXED_BYTES + (plans.PIECE_BYTES_PER_PIXEL + LBFGS_BYTES_PER_PIXEL) \
             * shape[0] * shape[1]
         if have is None or need <= have:
             return None
-    elif have is None or render.memory_need(levels) <= have:
+    elif have is None or plans.memory_need(levels) <= have:
         return levels
     if tiled:
-        raise too_big(shape, render.memory_need(levels), have,
+        raise too_big(shape, plans.memory_need(levels), have,
                       ("in these tiles", "use more --tiles or a smaller --size"))
     # Tiles picked for the user leave a tenth of the memory spare: the estimate is
     # within ~10% (a 4K render: 9.3 GB measured, 9.9 GB estimated), and running out
-    # of memory would kill the render.
-    size = render.choose_tile_size(shape, config, 0.9 * have)
+    # of memory would kill the plans.
+    size = plans.choose_tile_size(shape, config, 0.9 * have)
     if size is None:
-        smallest = render.plan(shape, config, tile_size=512)
-        raise too_big(shape, render.memory_need(smallest), have,
+        smallest = plans.plan(shape, config, tile_size=512)
+        raise too_big(shape, plans.memory_need(smallest), have,
                       ("even in tiles of 512 px", "choose a smaller --size"))
-    levels = render.plan(shape, config, tile_size=size)
+    levels = plans.plan(shape, config, tile_size=size)
     print("a %dx%d picture does not fit in one piece here: painting it in %d tiles of about "
           "%d px" % (shape[1], shape[0], len(levels[-1].tiles), size), flush=True)
     return levels
