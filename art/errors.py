@@ -8,3 +8,8 @@ class ArtError(Exception):
     valid. Scripts print it as ``error: <message>`` and exit with status 2;
     anything else escaping is a bug in `art`.
     """
+
+
+class Stopped(ArtError):
+    """A render cannot go on here and now (its Dask scheduler was lost, say), but what
+    it has done is sound: the caller keeps its state so that it can be resumed."""

@@ -42,6 +42,16 @@ KERAS_NAMES = OrderedDict(
 NAMES = tuple(name for name, _ in TABLE)
 
 
+def channels(name):
+    """Feature channels at the end point `name` (a pooling keeps its input's)."""
+    count = None
+    for layer, ch in TABLE:
+        count = ch if ch is not None else count
+        if layer == name:
+            return count
+    raise ArtError("unknown layer %r" % name)
+
+
 def check_names(names, what="layer"):
     """Raise ArtError on the first name that is not an end point of the table."""
     for name in names:

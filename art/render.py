@@ -26,7 +26,7 @@ import numpy as np
 
 from art import images, layers, lbfgs, stylize, tiled, tiling
 from art.levels import MAXCOR, piece_work, tile_size
-from art.errors import ArtError
+from art.errors import ArtError, Stopped
 from art.optim import NonFiniteLoss
 
 @dataclasses.dataclass
@@ -119,18 +119,24 @@ def feather(tiles, crops, shape):
 
 class Targets:
     """Content and style targets of each level, computed tile by tile when the
-    render has tiles, so a level's targets never need more than a tile's memory."""
+    render has tiles, so a level's targets never need more than a tile's memory.
 
-    def __init__(self, weights, config, content, styles, tile_size=None):
+    `tile_map` runs the tile work (a `tiled.LocalTiles` by default, or an
+    `art.cluster.ClusterTiles`); the levels' tiled evaluators share it."""
+
+    def __init__(self, weights, config, content, styles, tile_size=None, tile_map=None):
         self.weights, self.config = weights, config
         self.content, self.styles = content, styles
         self.names = list(config.content_layers) + list(config.style_layers)
         self.tile_size = tile_size
-        self.runner = tiled.TileRunner(weights, config) if tile_size else None
+        self.own_map = tile_map is None and bool(tile_size)
+        if self.own_map:
+            tile_map = tiled.LocalTiles(tiled.TileRunner(weights, config))
+        self.tile_map = tile_map if tile_size else None
 
     def close(self):
-        if self.runner is not None:
-            self.runner.close()
+        if self.own_map:
+            self.tile_map.close()
 
     def _tiles(self, shape):
         return tiling.tiles_for(shape, tile_size=self.tile_size, names=self.names)
@@ -138,9 +144,9 @@ class Targets:
     def content_at(self, shape):
         """The content photo's targets at a level of `shape`."""
         content = images.resize(self.content, shape)
-        if self.runner is None:
+        if self.tile_map is None:
             return stylize.content_targets(self.weights, content, self.config)
-        return tiled.content_targets(self.runner, content, self._tiles(shape))
+        return tiled.content_targets(self.tile_map, content, self._tiles(shape))
 
     def style_at(self, shape):
         long_side = max(1, round(self.config.style_scale * max(shape)))
@@ -151,17 +157,17 @@ class Targets:
                 raise ArtError("the style image scaled to %dx%d is too small for layer %s; "
                                "raise --style-scale" % (style.shape[1], style.shape[0],
                                                         layers.deepest(self.names)))
-            if self.runner is None:
+            if self.tile_map is None:
                 grams.append(stylize.style_targets(self.weights, [style], None, self.config))
             elif self.config.style_layers:
-                grams.append(tiled.grams(self.runner, style, self._tiles(style.shape[:2])))
+                grams.append(tiled.grams(self.tile_map, style, self._tiles(style.shape[:2])))
             else:
                 grams.append({})
         return stylize.blend(grams, self.config.style_blend)
 
 
 def render(weights, content, styles, config, levels, callback=None, on_level=None, init=None,
-           state=None):
+           state=None, tile_map=None):
     """Render `content` in the style of `styles` through `levels`.
 
     Args:
@@ -176,10 +182,13 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
       init: optional starting image for the coarsest level (resized to it).
       state: from an earlier run's `Progress.state()`, `on_level` or
         `Result.state`: continue from there.
+      tile_map: runs the exact tiles' work: an `art.cluster.ClusterTiles` to paint
+        them on a Dask cluster; default here, in this process.
 
     Returns:
       `Result` with the final level's image; when interrupted (Ctrl-C), the
-      image of the last finished iteration and the `state` to continue from.
+      image of the last finished iteration and the `state` to continue from;
+      likewise when the tile work stops (`errors.Stopped`: a lost cluster).
     """
     config.check()
     clock = _Clock(levels, config.tile_mode, float(state["elapsed"]) if state is not None else 0.0)
@@ -198,7 +207,7 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
         else:
             start = stylize.initial_image(config, images.resize(content, shape),
                                           np.random.default_rng(config.seed))
-    targets = Targets(weights, config, content, styles, tile_size(levels))
+    targets = Targets(weights, config, content, styles, tile_size(levels), tile_map)
     # What an interruption keeps; each level and each iteration moves it on.
     current = {"level": levels[first], "image": lambda: start,
                "state": lambda: _level_state(first, start, clock)}
@@ -219,6 +228,9 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
     except KeyboardInterrupt:
         status, message = "interrupted", "interrupted at level %d/%d" % (
             current["level"].index + 1, len(levels))
+    except Stopped as e:
+        status, message = "stopped", "%s at level %d/%d" % (e, current["level"].index + 1,
+                                                           len(levels))
     except NonFiniteLoss as e:
         status, message = "nonfinite", "%s at level %d/%d" % (e, current["level"].index + 1,
                                                               len(levels))
@@ -260,7 +272,7 @@ def _paint_level(weights, config, level, levels, start, targets, clock, callback
     content_t = targets.content_at(level.shape)
     if level.tiles:
         evaluator = tiled.TiledEvaluator(weights, config, level.shape, content_t, style_t,
-                                         level.tiles, runner=targets.runner)
+                                         level.tiles, tile_map=targets.tile_map)
     else:
         evaluator = stylize.WholeEvaluator(weights, config, level.shape, content_t, style_t)
     with evaluator:

@@ -48,8 +48,13 @@ class Result:
     history: list         # per iteration: the losses dict of `Progress`
 
 
-def new_session(graph):
+def new_session(graph, threads=None):
+    """A session on `graph`; `threads` caps TensorFlow's CPU threads (default: all cores),
+    for processes that share a machine, such as several Dask workers."""
     config = tf1.ConfigProto()
+    if threads:
+        config.intra_op_parallelism_threads = threads
+        config.inter_op_parallelism_threads = threads
     # Users with a GPU share it with other programs; take memory as needed.
     config.gpu_options.allow_growth = True
     return tf1.Session(graph=graph, config=config)

@@ -52,6 +52,12 @@ def _slice(features, box):
     return features[:, box[0]:box[1], box[2]:box[3], :]
 
 
+def layer_names(config):
+    """The layers a tile evaluation reads, content layers first, each once."""
+    return list(config.content_layers) + [n for n in config.style_layers
+                                          if n not in config.content_layers]
+
+
 class TileRunner:
     """The per-tile work, as plain functions of numpy arrays an executor can call.
 
@@ -63,13 +69,13 @@ class TileRunner:
     Args:
       weights: `art.weights.VGGWeights`.
       config: `art.config.PaintConfig` (layers, their weights, pooling).
+      threads: TensorFlow's CPU threads (default: all cores).
     """
 
-    def __init__(self, weights, config):
+    def __init__(self, weights, config, threads=None):
         self.content_layers = dict(config.content_layers)
         self.style_layers = dict(config.style_layers)
-        self.names = list(self.content_layers) + [n for n in self.style_layers
-                                                  if n not in self.content_layers]
+        self.names = layer_names(config)
         if not self.names:
             raise ArtError("no content or style layers to paint with")
         self.graph = tf.Graph()
@@ -106,7 +112,7 @@ class TileRunner:
             self.grad = tf.gradients(tf.add_n(surrogate), self.crop)[0]
         # Evaluations only feed and run; an op added later would be a per-call rebuild.
         self.graph.finalize()
-        self.session = new_session(self.graph)
+        self.session = new_session(self.graph, threads)
 
     def close(self):
         self.session.close()
@@ -127,13 +133,14 @@ class TileRunner:
           crop: the picture's outer box of `tile`, H x W x 3 RGB 0-255.
 
         Returns:
-          style layer -> F_in^T F_in (C x C float64, not normalised).
+          style layer -> F_in^T F_in (C x C float32, not normalised; the reduce sums
+          the tiles' in float64).
         """
         if not self.partials:
             return {}
         feed = self._box_feed(tile)
         feed[self.crop] = crop[None]
-        return {k: v.astype(np.float64) for k, v in self.session.run(self.partials, feed).items()}
+        return self.session.run(self.partials, feed)
 
     def features(self, tile, crop):
         """The content layers' features of the tile's inner positions, [1, h, w, C] float32."""
@@ -169,26 +176,78 @@ class TileRunner:
         return grad[0], {k: float(v) for k, v in sums.items()}
 
 
-def content_targets(runner, image, tiles):
+class LocalTiles:
+    """The maps of a tiled evaluation, run in this process one tile after another.
+
+    `art.cluster.ClusterTiles` has the same methods and runs each map on a Dask
+    cluster's workers. Per-tile inputs go through `share` first: here they are
+    kept as they are; there they are sent to the workers once and referred to.
+
+    Args:
+      runner: the `TileRunner` to use (closed with this object).
+    """
+
+    def __init__(self, runner):
+        self.runner = runner
+        self.channels = runner.channels
+
+    def close(self):
+        self.runner.close()
+
+    def share(self, items):
+        """Per-tile inputs (one per tile) that several maps will read."""
+        return items
+
+    def release(self, shared):
+        """Done with what `share` returned."""
+
+    def partials(self, tiles, crops):
+        """Pass 1 of every tile: `TileRunner.gram_partials`."""
+        return [self.runner.gram_partials(tile, crop) for tile, crop in zip(tiles, crops)]
+
+    def features(self, tiles, crops):
+        """`TileRunner.features` of every tile."""
+        return [self.runner.features(tile, crop) for tile, crop in zip(tiles, crops)]
+
+    def backward(self, tiles, crops, gram_grads, content_crops, scales):
+        """Pass 2 of every tile: `TileRunner.backward`."""
+        return [self.runner.backward(tile, crop, gram_grads, content, scales)
+                for tile, crop, content in zip(tiles, crops, content_crops)]
+
+
+def content_targets(tile_map, image, tiles):
     """The content layers' features of a whole picture, assembled from its tiles' inner
-    boxes: what `art.stylize.content_targets` gives, in memory bounded by a tile."""
+    boxes: what `art.stylize.content_targets` gives, in memory bounded by a tile.
+    `tile_map` is a `LocalTiles` or `art.cluster.ClusterTiles`."""
     shape = image.shape[:2]
-    targets = {name: np.zeros((1, shape[0] >> tiling.level(name), shape[1] >> tiling.level(name),
-                               runner.channels[name]), np.float32)
-               for name in runner.content_layers}
-    for tile in tiles:
-        for name, features in runner.features(tile, tiling.crop(image, tile.outer)).items():
+    crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
+    try:
+        found = tile_map.features(tiles, crops)
+    finally:
+        tile_map.release(crops)
+    targets = {}
+    for tile, features in zip(tiles, found):
+        for name, part in features.items():
+            if name not in targets:
+                targets[name] = np.zeros((1, shape[0] >> tiling.level(name),
+                                          shape[1] >> tiling.level(name), part.shape[-1]),
+                                         np.float32)
             y0, y1, x0, x1 = tile.at(name)
-            targets[name][:, y0:y1, x0:x1] = features
+            targets[name][:, y0:y1, x0:x1] = part
     return targets
 
 
-def grams(runner, image, tiles):
+def grams(tile_map, image, tiles):
     """The style layers' Gram matrices F^T F / M of a whole picture (`art.losses.gram`),
     summed over its tiles."""
-    partials = [runner.gram_partials(tile, tiling.crop(image, tile.outer)) for tile in tiles]
-    return {name: (sum(part[name] for part in partials) / positions(image.shape[:2], name))
-            .astype(np.float32) for name in runner.style_layers}
+    crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
+    try:
+        partials = tile_map.partials(tiles, crops)
+    finally:
+        tile_map.release(crops)
+    return {name: (sum(part[name].astype(np.float64) for part in partials)
+                   / positions(image.shape[:2], name)).astype(np.float32)
+            for name in partials[0]}
 
 
 def positions(shape, name):
@@ -215,7 +274,7 @@ def reduce_style(partials, targets, layer_weights, weight, shape):
     breakdown, grads = {}, {}
     for name, w in layer_weights.items():
         m = positions(shape, name)
-        g = sum(part[name] for part in partials) / m
+        g = sum(part[name].astype(np.float64) for part in partials) / m
         a = np.asarray(targets[name], np.float64)
         c = g.shape[0]
         breakdown[name] = weight * w * np.sum((g - a) ** 2) / (4.0 * c * c)
@@ -280,12 +339,13 @@ class TiledEvaluator:
       tiles: from `art.tiling.tiles_for`, for the config's layers.
       check: refuse tiles that cannot be exact (`art.tiling.check`). Only tests
         that show a short margin breaking exactness turn it off.
-      runner: a `TileRunner` to share (it owns the graph and session); default
-        a new one, closed with the evaluator.
+      tile_map: what runs the maps over tiles, to share: a `LocalTiles` or an
+        `art.cluster.ClusterTiles`. Default: a new `LocalTiles`, closed with the
+        evaluator.
     """
 
     def __init__(self, weights, config, shape, content_t, style_t, tiles, check=True,
-                 runner=None):
+                 tile_map=None):
         self.shape = (int(shape[0]), int(shape[1]))
         self.config = config
         names = list(config.content_layers) + list(config.style_layers)
@@ -293,20 +353,22 @@ class TiledEvaluator:
             tiling.check(tiles, self.shape, names)
         self.tiles = list(tiles)
         self.style_t = style_t
-        self.own_runner = runner is None
-        self.runner = TileRunner(weights, config) if runner is None else runner
-        channels = self.runner.channels
+        self.own_map = tile_map is None
+        self.tile_map = LocalTiles(TileRunner(weights, config)) if tile_map is None else tile_map
+        channels = {name: layers.channels(name) for name in config.content_layers}
         self.scales = content_scales(config.content_layers, config.content_weight, self.shape,
                                      channels)
-        # Each tile's slice of the content targets, cut once.
-        self.content_crops = [
+        self.channels = channels
+        # Each tile's slice of the content targets, cut (and shared) once.
+        self.content_crops = self.tile_map.share([
             {name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])
              for name in config.content_layers}
-            for tile in self.tiles]
+            for tile in self.tiles])
 
     def close(self):
-        if self.own_runner:
-            self.runner.close()
+        self.tile_map.release(self.content_crops)
+        if self.own_map:
+            self.tile_map.close()
 
     def __enter__(self):
         return self
@@ -331,22 +393,22 @@ class TiledEvaluator:
             raise ArtError("image of %dx%d px given to a tiled evaluator for %dx%d"
                            % (pixels.shape[1], pixels.shape[0], self.shape[1], self.shape[0]))
         config = self.config
-        crops = [tiling.crop(pixels, tile.outer) for tile in self.tiles]
-
-        partials = [self.runner.gram_partials(tile, crop) for tile, crop in zip(self.tiles, crops)]
-        style_by, gram_grads = reduce_style(partials, self.style_t, config.style_layers,
-                                            config.style_weight, self.shape)
+        crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
+        try:
+            partials = self.tile_map.partials(self.tiles, crops)
+            style_by, gram_grads = reduce_style(partials, self.style_t, config.style_layers,
+                                                config.style_weight, self.shape)
+            backward = self.tile_map.backward(self.tiles, crops, gram_grads, self.content_crops,
+                                              self.scales)
+        finally:
+            self.tile_map.release(crops)
 
         grad = np.zeros(pixels.shape, np.float32)
-        sums = []
-        for tile, crop, content_crops in zip(self.tiles, crops, self.content_crops):
-            tile_grad, tile_sums = self.runner.backward(tile, crop, gram_grads, content_crops,
-                                                        self.scales)
+        for tile, (tile_grad, _) in zip(self.tiles, backward):
             y0, y1, x0, x1 = tile.outer
             grad[y0:y1, x0:x1] += tile_grad
-            sums.append(tile_sums)
-        content_by = reduce_content(sums, config.content_layers, config.content_weight,
-                                    self.shape, self.runner.channels)
+        content_by = reduce_content([sums for _, sums in backward], config.content_layers,
+                                    config.content_weight, self.shape, self.channels)
         tv_loss, tv_grad = tv(pixels, config.tv_weight)
         grad += tv_grad
 

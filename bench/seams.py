@@ -90,7 +90,7 @@ def main():
             content_t = targets.content_at(lv.shape)
             style_t = targets.style_at(lv.shape)
             with tiled.TiledEvaluator(weights, config, lv.shape, content_t, style_t, lv.tiles,
-                                      runner=targets.runner) as evaluator:
+                                      tile_map=targets.tile_map) as evaluator:
                 entry = {"size": [lv.shape[1], lv.shape[0]], "rows": rows, "cols": cols}
                 for mode, by_level in results.items():
                     if lv.index not in by_level:

@@ -50,7 +50,7 @@ def child(args):
     style_t = targets.style_at(shape)
     if tiles:
         evaluator = tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
-                                         runner=targets.runner)
+                                         tile_map=targets.tile_map)
     else:
         evaluator = stylize.WholeEvaluator(weights, config, shape, content_t, style_t)
     x = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)

@@ -82,12 +82,12 @@ def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
     from art import stylize, tiled
     config = small_config()
     tiles = tiling.tiles_for(CONTENT.shape, tile_size=32, names=["conv2_2"])
-    runner = tiled.TileRunner(random_weights, config)
+    tile_map = tiled.LocalTiles(tiled.TileRunner(random_weights, config))
     try:
-        content_t = tiled.content_targets(runner, CONTENT, tiles)
-        grams = tiled.grams(runner, CONTENT, tiles)
+        content_t = tiled.content_targets(tile_map, CONTENT, tiles)
+        grams = tiled.grams(tile_map, CONTENT, tiles)
     finally:
-        runner.close()
+        tile_map.close()
     expected = stylize.content_targets(random_weights, CONTENT, config)
     np.testing.assert_allclose(content_t["conv2_2"], expected["conv2_2"], rtol=1e-4, atol=1e-3)
     expected = stylize.style_targets(random_weights, [CONTENT], None, config)

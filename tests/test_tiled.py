@@ -55,11 +55,11 @@ def compare(tf1, weights, config, shape, tiles, check=True):
     style_t = stylize.style_targets(weights, [style], None, config)
     loss, grad, terms = untiled(tf1, weights, config, image, content_t, style_t)
     with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles, check=check) as ev:
-        ops = len(ev.runner.graph.get_operations())
+        ops = len(ev.tile_map.runner.graph.get_operations())
         t_loss, t_grad, t_terms = ev.evaluate(image)
         # A second evaluation reuses the graph and gives the same numbers.
         again = ev.evaluate(image[None])
-        assert len(ev.runner.graph.get_operations()) == ops
+        assert len(ev.tile_map.runner.graph.get_operations()) == ops
     assert again[0] == t_loss and again[1].shape == (1,) + image.shape
     np.testing.assert_array_equal(again[1][0], t_grad)
     assert t_grad.shape == grad.shape and set(t_terms) == set(terms)
