@@ -8,6 +8,7 @@ whole dataclass out, so a run can be repeated from its report.
 import dataclasses
 import math
 import os
+import re
 
 from art import layers, tiling
 from art.errors import ArtError
@@ -41,6 +42,19 @@ def parse_schedule(text):
         raise ArtError("--schedule %r: expected one or more whole numbers >= 1, coarsest level "
                        "first, e.g. 300,75,18,10" % text)
     return schedule
+
+
+def parse_address(text):
+    """A Dask scheduler's address: 'tcp://HOST:PORT' (or HOST:PORT, taken as tcp).
+
+    Checked here, before anything connects, so a typo is one line at once."""
+    given = (text or "").strip()
+    address = given if "://" in given else "tcp://" + given
+    match = re.fullmatch(r"(tcp|tls)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})", address)
+    if not match or not 0 < int(match.group(3)) < 65536:
+        raise ArtError("--cluster %r is not a scheduler address; expected tcp://HOST:PORT, "
+                       "e.g. tcp://10.0.0.5:8786" % given)
+    return address
 
 
 def format_layer_weights(weights):
@@ -98,6 +112,11 @@ class PaintConfig:
     checkpoint_every: float = option(10.0, "minutes between checkpoints in the work folder; "
                                      "finished levels and Ctrl-C always write one",
                                      metavar="MIN")
+    cluster: str = option(None, "paint the tiles on the workers of this Dask scheduler, e.g. "
+                          "tcp://10.0.0.5:8786 (see README, Rendering on a cluster)",
+                          metavar="ADDRESS")
+    workers: int = option(None, "paint the tiles on a Dask cluster of N worker processes "
+                          "started on this machine", type=int, metavar="N")
     pooling: str = option("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
     init: str = option("content", "starting image: content, noise, or an image path",
                        metavar="{content,noise,PATH}")
@@ -139,6 +158,16 @@ class PaintConfig:
                 != os.path.abspath(self.resume):
             raise ArtError("--workdir %s and --resume %s name different folders; --resume alone "
                            "is enough" % (self.workdir, self.resume))
+        if self.cluster is not None and self.workers is not None:
+            raise ArtError("give --cluster ADDRESS or --workers N, not both")
+        if self.workers is not None and self.workers < 1:
+            raise ArtError("--workers must be at least 1, got %d" % self.workers)
+        if self.cluster is not None:
+            parse_address(self.cluster)
+        if (self.cluster is not None or self.workers is not None) \
+                and self.tile_mode != "exact":
+            raise ArtError("--cluster and --workers share out exact tiles; --tile-mode %s "
+                           "paints on this machine only" % self.tile_mode)
         if self.animate_every < 1:
             raise ArtError("--animate-every must be at least 1, got %d" % self.animate_every)
         for name in ("print_every", "save_every"):

@@ -21,7 +21,7 @@ from art.files import atomic_path, sha256
 
 # Settings that change only where output goes or what is printed, not the picture.
 NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", "report", "workdir",
-                "resume", "checkpoint_every")
+                "resume", "checkpoint_every", "cluster", "workers")
 STATE = "state.npz"
 RENDER = "render.json"
 
@@ -71,13 +71,18 @@ class Workdir:
     def has_state(self):
         return os.path.exists(self._file(STATE))
 
-    def start(self, print_fingerprint):
-        """Begin a new render here; refuses to overwrite an unfinished one."""
+    def check_start(self):
+        """Refuse a folder a new render cannot start in (an unfinished render's), before
+        any slow set-up; `start` checks again."""
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise ArtError("work folder %s is a file" % self.path)
         if self.has_state():
             raise ArtError("%s holds an unfinished render; continue it with --resume %s, or "
                            "remove it" % (self.path, self.path))
+
+    def start(self, print_fingerprint):
+        """Begin a new render here; refuses to overwrite an unfinished one."""
+        self.check_start()
         try:
             os.makedirs(self.path, exist_ok=True)
         except OSError as e:

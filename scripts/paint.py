@@ -116,7 +116,6 @@ def main():
     config = cli.config_from_args(PaintConfig, parser.parse_args())
     config.check()
     inputs, content, styles, init, levels = load_inputs(config)
-    content_path, style_paths = inputs[0], inputs[1:1 + len(styles)]
 
     from art import fetch, weights as weights_mod
     if config.weights is None and not os.path.exists(fetch.DEFAULT_WEIGHTS):
@@ -127,6 +126,10 @@ def main():
     weights_path = fetch.find_weights(config.weights)
 
     weights = weights_mod.load(weights_path)
+    distributed = config.cluster is not None or config.workers is not None
+    if distributed and not any(level.tiles for level in levels or ()):
+        raise ArtError("--cluster and --workers share out a render's tiles, and this one has "
+                       "none; add --tiles N (e.g. --tiles 6) or --tile-size PX")
     work, state = None, None
     if levels is not None:
         from art import workdir
@@ -136,7 +139,34 @@ def main():
         if config.resume:
             state = work.resume(print_fingerprint)
         else:
+            work.check_start()
+    cluster = connect_cluster(config, weights_path) if distributed else None
+    try:
+        if work is not None and not config.resume:
             work.start(print_fingerprint)
+        return paint(config, inputs, content, styles, init, levels, weights, weights_path, work,
+                     state, cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
+
+
+def connect_cluster(config, weights_path):
+    """The Dask cluster to paint the tiles on, checked to run this art with these weights."""
+    from art import files
+    print("connecting to %s..." % (config.cluster or "a local Dask cluster of %d workers"
+                                   % config.workers), flush=True)
+    from art import cluster
+    found = cluster.Cluster(address=config.cluster, workers=config.workers,
+                            weights_path=weights_path, weights_sha=files.sha256(weights_path))
+    print("painting the tiles on %d Dask workers (scheduler %s)" % (found.live(), found.address),
+          flush=True)
+    return found
+
+
+def paint(config, inputs, content, styles, init, levels, weights, weights_path, work, state,
+          cluster):
+    content_path, style_paths = inputs[0], inputs[1:1 + len(styles)]
 
     cli.quiet_tensorflow()
     from art import color, stylize
@@ -196,8 +226,12 @@ def main():
                                    or p.iteration == 1 or now - clock["printed"] >= 60):
             clock["printed"] = now
             left = p.seconds_left
-            print("%siteration %d/%d  %s  %.2f s/it  %s left" % (
-                where, p.iteration, p.iterations, format_losses(p.losses), per_iteration,
+            live = ""
+            if cluster is not None:
+                count = cluster.live()
+                live = "  %s workers" % ("?" if count is None else count)
+            print("%siteration %d/%d  %s  %.2f s/it%s  %s left" % (
+                where, p.iteration, p.iterations, format_losses(p.losses), per_iteration, live,
                 "?" if left is None else cli.format_seconds(left)), flush=True)
         if config.save_every and p.iteration % config.save_every == 0:
             name = checkpoint_path(config.out, p.iteration, p.level if levels and len(levels) > 1 else None)
@@ -221,8 +255,13 @@ def main():
         result = stylize.paint(weights, paint_content, styles, config, callback=progress, init=init)
     else:
         from art import render
+        tile_map = None
+        if cluster is not None:
+            from art.cluster import ClusterTiles
+            tile_map = ClusterTiles(cluster, config)
+            tile_map.on_retry = lambda line: print(line, flush=True)
         result = render.render(weights, paint_content, styles, config, levels, callback=progress,
-                               on_level=level_done, init=init, state=state)
+                               on_level=level_done, init=init, state=state, tile_map=tile_map)
     wall = time.time() - started
     final = result.image.shape[:2] == (h, w)
     if final:
@@ -238,6 +277,11 @@ def main():
         else:
             print("interrupted: wrote the image of iteration %d to %s" % (result.iterations, config.out),
                   file=sys.stderr)
+    elif result.status == "stopped":
+        work.save_state(result.state)
+        print("error: %s; checkpoint in %s: continue with the same options and --resume %s "
+              "(on a cluster or on this machine)" % (result.message, work.path, work.path),
+              file=sys.stderr)
     elif result.status == "nonfinite":
         print("error: %s%s" % (result.message, "; wrote it to %s" % config.out if final else ""),
               file=sys.stderr)
@@ -261,11 +305,15 @@ def main():
             "output": os.path.abspath(config.out) if final else None,
             "losses": result.history,
         }
+        if cluster is not None:
+            report["cluster"] = {"scheduler": cluster.address, "workers": cluster.live(),
+                                 "retries": tile_map.retries, "sent_bytes": tile_map.sent,
+                                 "received_bytes": tile_map.received}
         from art.files import atomic_path
         with atomic_path(config.report, inputs) as tmp:
             with open(tmp, "w") as f:
                 json.dump(report, f, indent=1)
-    return {"done": 0, "nonfinite": 1, "interrupted": 130}[result.status]
+    return {"done": 0, "nonfinite": 1, "stopped": 1, "interrupted": 130}[result.status]
 
 
 if __name__ == "__main__":

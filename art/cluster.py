@@ -1,0 +1,415 @@
+"""Exact tiles on a Dask cluster: the maps of every tiled evaluation run on workers.
+
+`art.tiled` writes an evaluation as two maps over tiles with a small reduce
+between them. `ClusterTiles` runs those maps on the workers of a Dask
+scheduler, with the same methods as `tiled.LocalTiles`; the driver keeps the
+picture, the optimiser and the reduces, so the picture is the one a
+single-process tiled render paints.
+
+What crosses the network, per evaluation: each tile's pixels (outer box) to a
+worker, once for both passes; the global Gram gradients K to each worker with
+tiles; back, each tile's Gram partial sums (float32) and its gradient. The
+level's content targets are sent once per level, to the worker that will
+evaluate that tile. Each worker loads the VGG weights once (a worker plugin)
+and builds one tile graph per set of layers, reused for every tile shape,
+level and evaluation.
+
+Faults: a task lost with its worker, or data lost with it, is retried -- the
+driver still has every input, so it sends them again to the live workers and
+evaluates again; the result does not depend on which worker ran a tile. When
+no scheduler answers (or no worker joins in time) the map raises
+`ClusterLost`, an `errors.Stopped`: the render stops with its state, and
+`--resume` continues it here or on a cluster.
+
+Only `scripts/paint.py --cluster/--workers` imports this module, so Dask is
+needed only by those who use it.
+"""
+
+import logging
+import os
+import threading
+import time
+
+import numpy as np
+
+import art
+from art import files, layers
+from art.config import parse_address
+from art.errors import ArtError, Stopped
+
+import dask  # noqa: E402  (Dask's own imports are slow; a plain render never gets here)
+import distributed
+
+# Seconds to reach a scheduler: a closed port or a silent host is refused in this
+# time rather than hanging.
+CONNECT_TIMEOUT = 10
+# Seconds to wait for a first worker at start-up.
+WORKERS_TIMEOUT = 30
+# After a failed map: seconds to wait for a live worker again, and how many
+# failures in a row end the render. A killed worker's nanny restarts it in a
+# few seconds; a worker that dies on every attempt is a real fault.
+RECOVER_TIMEOUT = 120
+ATTEMPTS = 5
+PLUGIN = "art"
+
+
+class ClusterLost(Stopped):
+    """The scheduler cannot be reached, or the work keeps failing."""
+
+
+class WorkerMismatch(Stopped):
+    """A worker's `art` version or VGG weights differ from the driver's."""
+
+
+def _weights_candidates(path):
+    """Where a worker looks for the driver's weights: the same path, then the same
+    file name in its own `vgg/` folder (another machine's checkout)."""
+    from art import fetch
+    own = os.path.join(os.path.dirname(fetch.DEFAULT_WEIGHTS), os.path.basename(path))
+    return [path] if os.path.abspath(own) == os.path.abspath(path) else [path, own]
+
+
+class _WorkerArt:
+    """What a worker process keeps between tasks: its weights, its tile graphs and a
+    lock, so that one tile at a time runs (TensorFlow spreads it over the worker's
+    threads; two at once would only share them and double the memory)."""
+
+    def __init__(self, weights_path, weights_sha, threads):
+        self.threads = threads
+        self.lock = threading.Lock()
+        self.runners = {}
+        self.weights = None
+        self.identity = {"art": art.__version__, "weights": None, "path": None}
+        self.problem = None
+        found = [p for p in _weights_candidates(weights_path) if os.path.isfile(p)]
+        if not found:
+            self.problem = "has no VGG weights at %s" % " or ".join(
+                _weights_candidates(weights_path))
+            return
+        path = found[0]
+        self.identity.update(path=path, weights=files.sha256(path))
+        if self.identity["art"] != art.__version__:  # pragma: no cover (one process, one art)
+            return
+        if self.identity["weights"] != weights_sha:
+            self.problem = ("has other VGG weights at %s (sha256 %s..., the driver's %s...)"
+                            % (path, self.identity["weights"][:12], weights_sha[:12]))
+            return
+        from art import cli, weights
+        cli.quiet_tensorflow()
+        self.weights = weights.load(path)
+
+    def runner(self, spec):
+        if spec not in self.runners:
+            from art import tiled
+            content, style, pooling = spec
+            config = _LayerSpec(dict.fromkeys(content, 1.0), dict.fromkeys(style, 1.0), pooling)
+            self.runners[spec] = tiled.TileRunner(self.weights, config, threads=self.threads)
+        return self.runners[spec]
+
+    def close(self):
+        for runner in self.runners.values():
+            runner.close()
+        self.runners.clear()
+
+
+class _LayerSpec:
+    """The part of a `PaintConfig` a `TileRunner` reads."""
+
+    def __init__(self, content_layers, style_layers, pooling):
+        self.content_layers, self.style_layers, self.pooling = \
+            content_layers, style_layers, pooling
+
+
+class ArtPlugin(distributed.WorkerPlugin):
+    """Loads the weights once per worker process (again after a restart), and checks
+    they are the driver's."""
+
+    def __init__(self, weights_path, weights_sha, version):
+        self.weights_path, self.weights_sha, self.version = weights_path, weights_sha, version
+
+    def setup(self, worker):
+        worker.art_state = _WorkerArt(self.weights_path, self.weights_sha,
+                                      worker.state.nthreads)
+        if self.version != art.__version__ and worker.art_state.problem is None:
+            worker.art_state.problem = "runs art %s, the driver art %s" % (art.__version__,
+                                                                           self.version)
+
+    def teardown(self, worker):
+        state = getattr(worker, "art_state", None)
+        if state is not None:
+            state.close()
+
+
+def _worker_state():
+    worker = distributed.get_worker()
+    state = getattr(worker, "art_state", None)
+    if state is None:
+        raise WorkerMismatch("worker %s has not loaded art's plugin" % worker.address)
+    if state.problem:
+        raise WorkerMismatch("worker %s %s" % (worker.address, state.problem))
+    return state
+
+
+def _identity(dask_worker):
+    state = getattr(dask_worker, "art_state", None)
+    return None if state is None else dict(state.identity, problem=state.problem)
+
+
+def _partials(spec, tile, crop):
+    state = _worker_state()
+    with state.lock:
+        return state.runner(spec).gram_partials(tile, crop)
+
+
+def _features(spec, tile, crop):
+    state = _worker_state()
+    with state.lock:
+        return state.runner(spec).features(tile, crop)
+
+
+def _backward(spec, tile, crop, content, grads_and_scales):
+    gram_grads, scales = grads_and_scales
+    state = _worker_state()
+    with state.lock:
+        return state.runner(spec).backward(tile, crop, gram_grads, content, scales)
+
+
+def nbytes(value):
+    """Bytes of the arrays in `value` (nested dicts, lists and tuples)."""
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(nbytes(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(nbytes(v) for v in value)
+    return 0
+
+
+class _Shared:
+    """Per-tile inputs the driver keeps, and their copies on the workers (None when
+    they must be sent again)."""
+
+    def __init__(self, items):
+        self.items = items
+        self.futures = None
+
+
+class Cluster:
+    """A connection to a Dask scheduler (or a local cluster this process started),
+    checked to run this `art` with these weights.
+
+    Args:
+      address: a scheduler's address (`parse_address`), or None with `workers`.
+      workers: start a local cluster of this many worker processes instead.
+      weights_path: the driver's VGG weights file; workers load the same file
+        (same path, or the same name in their own `vgg/`) and must have the same
+        sha256 (`weights_sha`).
+    """
+
+    def __init__(self, address=None, workers=None, weights_path=None, weights_sha=None):
+        if (address is None) == (workers is None):
+            raise ArtError("give --cluster ADDRESS or --workers N, not both")
+        # Dask's own log lines (a worker restarting, a lost connection) would
+        # interleave with the progress lines; art reports what matters itself.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        self.local = None
+        if workers is not None:
+            if workers < 1:
+                raise ArtError("--workers must be at least 1, got %d" % workers)
+            threads = max(1, (os.cpu_count() or 1) // workers)
+            self.local = distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=threads, processes=True,
+                dashboard_address=None, silence_logs=logging.CRITICAL)
+            self.address = self.local.scheduler_address
+            self.client = distributed.Client(self.local)
+        else:
+            self.address = parse_address(address)
+            with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
+                try:
+                    self.client = distributed.Client(self.address, timeout=CONNECT_TIMEOUT)
+                except Exception as e:  # OSError, TimeoutError; a non-Dask peer: anything
+                    raise ArtError("no Dask scheduler answered at %s (%s)"
+                                   % (self.address, _reason(e))) from None
+        try:
+            self._check(weights_path, weights_sha)
+        except BaseException:
+            self.close()
+            raise
+
+    def _check(self, weights_path, weights_sha):
+        try:
+            self.client.wait_for_workers(1, timeout=WORKERS_TIMEOUT)
+        except Exception:
+            raise ArtError("the Dask scheduler at %s has no workers after %d s; start some with "
+                           "`dask worker %s`" % (self.address, WORKERS_TIMEOUT, self.address)) \
+                from None
+        self.client.register_plugin(ArtPlugin(os.path.abspath(weights_path), weights_sha,
+                                              art.__version__), name=PLUGIN)
+        for address, identity in sorted(self.client.run(_identity).items()):
+            if identity is None:
+                raise ArtError("worker %s did not load art's plugin" % address)
+            if identity["problem"]:
+                raise ArtError("worker %s %s" % (address, identity["problem"]))
+
+    def workers(self):
+        """The live workers' addresses, sorted."""
+        return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def live(self):
+        """How many workers are live now (None if the scheduler does not answer)."""
+        try:
+            return len(self.workers())
+        except Exception:
+            return None
+
+    def close(self):
+        try:
+            self.client.close(timeout=5)
+        except Exception:
+            pass
+        if self.local is not None:
+            self.local.close(timeout=10)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _reason(error):
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    name = type(error).__name__
+    if isinstance(error, MemoryError) or not text:
+        # A peer that is not a Dask scheduler can send bytes Dask reads as a huge length.
+        return "%s: not a Dask scheduler?" % name if isinstance(error, MemoryError) else name
+    return text
+
+
+class ClusterTiles:
+    """`tiled.LocalTiles`' maps, run on a `Cluster`'s workers.
+
+    Tile j's inputs go to the j-th live worker (round robin), and its tasks are
+    asked to run there, so a tile's pixels and its content targets meet on one
+    worker without moving between workers.
+
+    Counters `sent` and `received` add up the array bytes that left and reached
+    the driver; `retries` counts maps evaluated again after a fault; `on_retry`,
+    if set, is called with a line saying what happened.
+
+    Args:
+      cluster: a `Cluster`.
+      config: `art.config.PaintConfig` (its layers and pooling choose the tile graph).
+    """
+
+    def __init__(self, cluster, config):
+        self.cluster = cluster
+        self.client = cluster.client
+        self.spec = (tuple(config.content_layers), tuple(config.style_layers), config.pooling)
+        self.channels = {name: layers.channels(name) for name in
+                         list(config.content_layers) + list(config.style_layers)}
+        self.shared = []
+        self.placement = None
+        self.sent = self.received = 0
+        self.retries = 0
+        self.on_retry = None
+
+    def close(self):
+        """The cluster belongs to the caller; only this object's data is dropped."""
+        for shared in list(self.shared):
+            self.release(shared)
+
+    def share(self, items):
+        shared = _Shared(list(items))
+        self.shared.append(shared)
+        return shared
+
+    def release(self, shared):
+        if shared in self.shared:
+            self.shared.remove(shared)
+        if shared.futures:
+            for future in shared.futures:
+                future.release()
+        shared.futures = None
+
+    def _place(self):
+        if self.placement is None:
+            self.placement = self.cluster.workers()
+            if not self.placement:
+                raise distributed.TimeoutError("no live workers")
+        return self.placement
+
+    def _scatter(self, items, workers):
+        """Send items[j] to workers[j] (one call per worker); returns their futures."""
+        futures = [None] * len(items)
+        for worker in sorted(set(workers)):
+            mine = [j for j, w in enumerate(workers) if w == worker]
+            # A list, so that Dask never takes a dict item for a mapping of keys.
+            sent = self.client.scatter([items[j] for j in mine], workers=[worker], hash=False)
+            for j, future in zip(mine, sent):
+                futures[j] = future
+        self.sent += nbytes(items)
+        return futures
+
+    def _send(self, shared):
+        if shared.futures is None:
+            workers = self._place()
+            shared.futures = self._scatter(shared.items, [workers[j % len(workers)]
+                                                          for j in range(len(shared.items))])
+        return shared.futures
+
+    def _map(self, function, tiles, shared, common=None):
+        for attempt in range(ATTEMPTS):
+            try:
+                inputs = [self._send(s) for s in shared]
+                workers = self._place()
+                extra = ()
+                if common is not None:
+                    holders = sorted(set(workers[j % len(workers)] for j in range(len(tiles))))
+                    extra = (self.client.scatter([common], workers=holders, broadcast=True,
+                                                 hash=False)[0],)
+                    self.sent += nbytes(common) * len(holders)
+                futures = [self.client.submit(function, self.spec, tile,
+                                              *[futures[j] for futures in inputs], *extra,
+                                              pure=False, workers=[workers[j % len(workers)]],
+                                              allow_other_workers=True)
+                           for j, tile in enumerate(tiles)]
+                results = self.client.gather(futures)
+                self.received += nbytes(results)
+                return results
+            except ArtError:
+                raise
+            except Exception as e:   # a lost worker, lost data, a lost connection
+                self._recover(e, attempt)
+        raise AssertionError("unreachable")
+
+    def _recover(self, error, attempt):
+        """After a failed map: wait for a live worker and mark every shared input to be
+        sent again; raise ClusterLost when that cannot be done."""
+        for shared in self.shared:
+            shared.futures = None
+        self.placement = None
+        if attempt + 1 >= ATTEMPTS:
+            raise ClusterLost("the cluster at %s failed %d times in a row (%s)"
+                              % (self.cluster.address, ATTEMPTS, _reason(error)))
+        began = time.time()
+        try:
+            self.client.wait_for_workers(1, timeout=RECOVER_TIMEOUT)
+            live = len(self.cluster.workers())
+        except Exception as e:
+            raise ClusterLost("lost the Dask scheduler at %s (%s)"
+                              % (self.cluster.address, _reason(e))) from None
+        self.retries += 1
+        if self.on_retry is not None:
+            self.on_retry("a tile evaluation failed (%s); evaluating again on %d live worker%s "
+                          "(waited %.0f s)" % (_reason(error), live, "s"[:live != 1],
+                                                time.time() - began))
+
+    def partials(self, tiles, crops):
+        return self._map(_partials, tiles, [crops])
+
+    def features(self, tiles, crops):
+        return self._map(_features, tiles, [crops])
+
+    def backward(self, tiles, crops, gram_grads, content_crops, scales):
+        return self._map(_backward, tiles, [crops, content_crops], common=(gram_grads, scales))
