@@ -13,6 +13,8 @@ setup(
         # wheel and GPU machines the CUDA one; both provide `import tensorflow`.
         "cpu": ["tensorflow-cpu>=2.16"],
         "gpu": ["tensorflow[and-cuda]>=2.16"],
-        "test": ["pytest"],
+        # Tiles on a Dask cluster (--cluster, --workers); nothing else imports it.
+        "cluster": ["dask[distributed]>=2024.1"],
+        "test": ["pytest", "dask[distributed]>=2024.1"],
     },
 )

@@ -7,8 +7,9 @@ picture, the optimiser and the reduces, so the picture is the one a
 single-process tiled render paints.
 
 What crosses the network, per evaluation: each tile's pixels (outer box) to a
-worker, once for both passes; the global Gram gradients K to each worker with
-tiles; back, each tile's Gram partial sums (float32) and its gradient. The
+worker, once for both passes; the global Gram gradients K to one worker, which
+the others fetch it from; back, each tile's Gram partial sums (float32) and its
+gradient. The
 level's content targets are sent once per level, to the worker that will
 evaluate that tile. Each worker loads the VGG weights once (a worker plugin)
 and builds one tile graph per set of layers, reused for every tile shape,
@@ -50,6 +51,7 @@ WORKERS_TIMEOUT = 30
 # few seconds; a worker that dies on every attempt is a real fault.
 RECOVER_TIMEOUT = 120
 ATTEMPTS = 5
+TASK_TIMEOUT = 3600
 PLUGIN = "art"
 
 
@@ -150,6 +152,18 @@ def _worker_state():
     return state
 
 
+def _version_probe():
+    """A function that tells a worker's art version. Defined in here, it is sent by value
+    (cloudpickle), so a worker without art can run it and say so."""
+    def probe():
+        try:
+            import art as installed
+        except Exception as e:
+            return ("error", "%s: %s" % (type(e).__name__, e))
+        return ("ok", getattr(installed, "__version__", "unknown"))
+    return probe
+
+
 def _identity(dask_worker):
     state = getattr(dask_worker, "art_state", None)
     return None if state is None else dict(state.identity, problem=state.problem)
@@ -211,7 +225,9 @@ class Cluster:
             raise ArtError("give --cluster ADDRESS or --workers N, not both")
         # Dask's own log lines (a worker restarting, a lost connection) would
         # interleave with the progress lines; art reports what matters itself.
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        for name in ["distributed"] + [n for n in logging.root.manager.loggerDict
+                                       if n.startswith("distributed.")]:
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         self.local = None
         if workers is not None:
             if workers < 1:
@@ -219,7 +235,7 @@ class Cluster:
             threads = max(1, (os.cpu_count() or 1) // workers)
             self.local = distributed.LocalCluster(
                 n_workers=workers, threads_per_worker=threads, processes=True,
-                dashboard_address=None, silence_logs=logging.CRITICAL)
+                dashboard_address=":0", silence_logs=logging.CRITICAL)
             self.address = self.local.scheduler_address
             self.client = distributed.Client(self.local)
         else:
@@ -243,8 +259,22 @@ class Cluster:
             raise ArtError("the Dask scheduler at %s has no workers after %d s; start some with "
                            "`dask worker %s`" % (self.address, WORKERS_TIMEOUT, self.address)) \
                 from None
-        self.client.register_plugin(ArtPlugin(os.path.abspath(weights_path), weights_sha,
-                                              art.__version__), name=PLUGIN)
+        # First the version, with a probe sent by value: a worker without this art
+        # could not even load the plugin, and would fail with Dask's words, not ours.
+        for address, found in sorted(self.client.run(_version_probe(), on_error="return").items()):
+            if isinstance(found, BaseException) or found[0] != "ok":
+                raise ArtError("worker %s cannot import art (%s); install art, with its weights, "
+                               "on every worker (README, Rendering on a cluster)"
+                               % (address, found if isinstance(found, BaseException) else found[1]))
+            if found[1] != art.__version__:
+                raise ArtError("worker %s runs art %s and this machine art %s; install the same "
+                               "art on every worker" % (address, found[1], art.__version__))
+        try:
+            self.client.register_plugin(ArtPlugin(os.path.abspath(weights_path), weights_sha,
+                                                  art.__version__), name=PLUGIN)
+        except Exception as e:
+            raise ArtError("could not start art on the workers of %s (%s)"
+                           % (self.address, _reason(e))) from None
         for address, identity in sorted(self.client.run(_identity).items()):
             if identity is None:
                 raise ArtError("worker %s did not load art's plugin" % address)
@@ -365,15 +395,17 @@ class ClusterTiles:
                 workers = self._place()
                 extra = ()
                 if common is not None:
-                    holders = sorted(set(workers[j % len(workers)] for j in range(len(tiles))))
-                    extra = (self.client.scatter([common], workers=holders, broadcast=True,
-                                                 hash=False)[0],)
-                    self.sent += nbytes(common) * len(holders)
+                    # Sent once; the other workers fetch it from that one, as Dask moves
+                    # any task's input (a broadcast from here could hang on a worker
+                    # dying mid-copy, and would cost this link k times the bytes).
+                    extra = (self._scatter([common], workers[:1])[0],)
                 futures = [self.client.submit(function, self.spec, tile,
                                               *[futures[j] for futures in inputs], *extra,
                                               pure=False, workers=[workers[j % len(workers)]],
                                               allow_other_workers=True)
                            for j, tile in enumerate(tiles)]
+                # A backstop, far above any tile's time: never wait on a lost task forever.
+                distributed.wait(futures, timeout=TASK_TIMEOUT)
                 results = self.client.gather(futures)
                 self.received += nbytes(results)
                 return results

@@ -159,8 +159,9 @@ def connect_cluster(config, weights_path):
     from art import cluster
     found = cluster.Cluster(address=config.cluster, workers=config.workers,
                             weights_path=weights_path, weights_sha=files.sha256(weights_path))
-    print("painting the tiles on %d Dask workers (scheduler %s)" % (found.live(), found.address),
-          flush=True)
+    live = found.live()
+    print("painting the tiles on %d Dask worker%s (scheduler %s)"
+          % (live, "s"[:live != 1], found.address), flush=True)
     return found
 
 
@@ -229,7 +230,7 @@ def paint(config, inputs, content, styles, init, levels, weights, weights_path, 
             live = ""
             if cluster is not None:
                 count = cluster.live()
-                live = "  %s workers" % ("?" if count is None else count)
+                live = "  %s worker%s" % ("?" if count is None else count, "s"[:count != 1])
             print("%siteration %d/%d  %s  %.2f s/it%s  %s left" % (
                 where, p.iteration, p.iterations, format_losses(p.losses), per_iteration, live,
                 "?" if left is None else cli.format_seconds(left)), flush=True)

@@ -1,5 +1,8 @@
 import os
+import signal
+import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -7,6 +10,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 SHARED_IMAGES = os.path.join(os.path.dirname(ROOT), "shared", "images")
+PAINT = os.path.join(ROOT, "scripts", "paint.py")
 
 from art import layers  # noqa: E402
 from art.weights import VGGWeights  # noqa: E402
@@ -58,3 +62,21 @@ def real_weights_path(tmp_path_factory):
             pytest.skip("package index unreachable: %s" % e)
         raise
     return dest
+
+
+def run_until(args, marker, then=None):
+    """Start scripts/paint.py with `args`; once a line of its output starts with
+    `marker`, call then(process) (default: Ctrl-C). Returns (returncode, stderr)."""
+    proc = subprocess.Popen([sys.executable, PAINT] + args, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line or line.startswith(marker):
+            break
+    if then is None:
+        proc.send_signal(signal.SIGINT)
+    else:
+        then(proc)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err

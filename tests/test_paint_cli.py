@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from art import weights as weights_mod
-from conftest import ROOT, make_random_weights
+from conftest import ROOT, make_random_weights, run_until
 
 SCRIPT = os.path.join(ROOT, "scripts", "paint.py")
 
@@ -71,6 +71,14 @@ BAD = [
     (["--tiles", "2", "--optimizer", "adam"], "run with --optimizer lbfgs, not adam"),
     (["--checkpoint-every", "0"], "--checkpoint-every must be a number of minutes > 0"),
     (["--resume", "{d}/nowhere"], "--resume .*nowhere: no such folder"),
+    (["--workers", "0"], "--workers must be at least 1, got 0"),
+    (["--cluster", "tcp://render-1"], "'tcp://render-1' is not a scheduler address; expected "
+                                      "tcp://HOST:PORT"),
+    (["--cluster", "tcp://127.0.0.1:8786", "--workers", "2"], "--cluster ADDRESS or --workers N, "
+                                                              "not both"),
+    (["--workers", "2", "--tile-mode", "independent"], "--tile-mode independent paints on this "
+                                                       "machine only"),
+    (["--workers", "2"], "share out a render's tiles, and this one has none; add --tiles N"),
     (["--resume", "{d}"], "no render was started there"),
 ]
 
@@ -160,20 +168,6 @@ def test_tiled_run(files, tmp_path):
     assert Image.open(tmp_path / "out.png").size == (40, 30)
 
 
-def run_until(args, marker):
-    """Start paint.py, send Ctrl-C once a line starts with `marker`; (returncode, stderr)."""
-    proc = subprocess.Popen([sys.executable, SCRIPT] + args, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line or line.startswith(marker):
-            break
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    return proc.returncode, err
-
-
 def test_a_render_is_resumed_to_the_same_picture(files, tmp_path):
     """Coarse-to-fine in tiles, Ctrl-C in the second level, --resume: the picture of
     an uninterrupted run; a changed setting or a fresh start into the folder is refused."""
@@ -204,3 +198,23 @@ def test_a_render_is_resumed_to_the_same_picture(files, tmp_path):
     resumed, whole = (np.asarray(Image.open(tmp_path / n)) for n in ("resumed.png", "whole.png"))
     np.testing.assert_array_equal(resumed, whole)
     assert not (work / "state.npz").exists()
+
+
+def test_without_cluster_flags_dask_is_never_imported(files, tmp_path):
+    """A tiled render on this machine runs without Dask: it is imported by --cluster and
+    --workers only."""
+    code = ("import runpy, sys\n"
+            "sys.argv = ['paint.py'] + sys.argv[1:]\n"
+            "try:\n"
+            "    runpy.run_path(%r, run_name='__main__')\n"
+            "except SystemExit as e:\n"
+            "    assert not e.code, e.code\n"
+            "print('dask' in sys.modules, 'distributed' in sys.modules)\n" % SCRIPT)
+    proc = subprocess.run([sys.executable, "-c", code, "--content", str(files / "content.png"),
+                           "--style", str(files / "style.png"), "--weights",
+                           str(files / "random.npz"), "--size", "96", "--schedule", "2,2",
+                           "--tile-size", "48", "--style-layers", "conv1_1",
+                           "--content-layers", "conv2_2", "--out", str(tmp_path / "out.png")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "False False"

@@ -1,0 +1,257 @@
+"""Exact tiles on a Dask cluster: the same numbers and picture as one process, through
+killed workers and a lost scheduler; bad clusters refused in one line."""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from art import files as art_files, tiling
+from art import weights as weights_mod
+from art.config import PaintConfig
+from art.errors import ArtError
+from conftest import PAINT, make_random_weights, run_until
+
+pytest.importorskip("distributed")
+
+DEEP = dict(style_layers={n: 1.0 for n in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
+            content_layers={"conv4_2": 1.0}, style_weight=1.0)
+SHALLOW = dict(style_layers={"conv1_1": 1.0, "conv2_1": 1.0}, content_layers={"conv2_2": 1.0})
+
+
+@pytest.fixture(scope="module")
+def weights_file(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("cluster") / "random.npz")
+    weights_mod.save_npz(make_random_weights(), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def local_cluster(weights_file, tf1):
+    from art import cluster
+    with cluster.Cluster(workers=2, weights_path=weights_file,
+                         weights_sha=art_files.sha256(weights_file)) as found:
+        yield found
+
+
+def pictures(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(0, 255, shape + (3,)).astype(np.float32),
+            rng.uniform(0, 255, (96, 96, 3)).astype(np.float32),
+            rng.uniform(0, 255, shape + (3,)).astype(np.float32))
+
+
+def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
+    from art import cluster, stylize, tiled
+    weights = weights_mod.load(weights_file)
+    config = PaintConfig(**DEEP)
+    shape = (160, 224)
+    content, style, image = pictures(shape)
+    tiles = tiling.tiles_for(shape, n_tiles=4, names=["conv4_2", "conv5_1"])
+    content_t = stylize.content_targets(weights, content, config)
+    style_t = stylize.style_targets(weights, [style], None, config)
+    with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles) as ev:
+        loss, grad, terms = ev.evaluate(image)
+    tile_map = cluster.ClusterTiles(local_cluster, config)
+    with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
+                              tile_map=tile_map) as ev:
+        d_loss, d_grad, d_terms = ev.evaluate(image)
+        sent, received = tile_map.sent, tile_map.received
+        again = ev.evaluate(image)
+    assert abs(d_loss - loss) / loss < 1e-3
+    assert np.abs(d_grad - grad).max() / np.abs(grad).max() < 1e-3
+    assert all(abs(d_terms[k] - v) <= 1e-3 * abs(v) for k, v in terms.items())
+    assert again[0] == d_loss
+    # Per evaluation: each tile's pixels out once for both passes, the Gram gradients
+    # once (the other worker fetches them), Gram partials (float32) and gradients back. The
+    # level's content targets went out once, before the first evaluation.
+    pixels = sum(t.outer_shape[0] * t.outer_shape[1] * 3 * 4 for t in tiles)
+    grams = sum(c * c * 4 for c in (64, 128, 256, 512, 512))
+    assert tile_map.received - received == received == len(tiles) * grams + pixels
+    assert tile_map.sent - sent == pixels + grams
+
+    # Targets through the cluster are the local ones, too.
+    local = tiled.LocalTiles(tiled.TileRunner(weights, config))
+    try:
+        for name, value in tiled.content_targets(tile_map, content, tiles).items():
+            np.testing.assert_array_equal(value, tiled.content_targets(local, content, tiles)[name])
+        expected = tiled.grams(local, content, tiles)
+        for name, value in tiled.grams(tile_map, content, tiles).items():
+            np.testing.assert_allclose(value, expected[name], rtol=1e-6)
+    finally:
+        local.close()
+
+
+def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file):
+    """One worker SIGKILLed during a render: its nanny restarts it, the lost tile work
+    is done again, and the picture is the one-process picture."""
+    from art import cluster, levels as plans, render
+    weights = weights_mod.load(weights_file)
+    config = PaintConfig(schedule=[3, 6], tile_size=48, init="noise", **SHALLOW)
+    content, style, _ = pictures((96, 128), seed=1)
+    levels = plans.plan((96, 128), config)
+    assert levels[-1].tiles and len(levels[-1].tiles) >= 4
+    local = render.render(weights, content, [style], config, levels)
+
+    pids = local_cluster.client.run(os.getpid)
+    victim = pids[sorted(pids)[0]]
+    tile_map = cluster.ClusterTiles(local_cluster, config)
+    retried = []
+    tile_map.on_retry = retried.append
+
+    def kill(p):
+        if p.level == 2 and p.iteration == 2:
+            # During the next evaluation, not between two.
+            threading.Timer(0.05, os.kill, (victim, signal.SIGKILL)).start()
+
+    result = render.render(weights, content, [style], config, levels, callback=kill,
+                           tile_map=tile_map)
+    assert result.status == "done"
+    assert retried and tile_map.retries >= 1, "the kill went unnoticed"
+    np.testing.assert_array_equal(result.image, local.image)
+    deadline = time.time() + 60
+    while local_cluster.live() < 2 and time.time() < deadline:
+        time.sleep(0.5)
+    assert local_cluster.live() == 2, "the nanny did not restart the worker"
+
+
+def test_workers_with_other_weights_are_named(weights_file, tmp_path, tf1):
+    from art import cluster
+    with pytest.raises(ArtError, match=r"worker tcp://\S+ has other VGG weights at .*random.npz "
+                                       r"\(sha256 [0-9a-f]{12}\.\.\., the driver's 000000000000"):
+        cluster.Cluster(workers=1, weights_path=weights_file, weights_sha="0" * 64)
+    missing = cluster._WorkerArt(str(tmp_path / "gone.npz"), "0" * 64, 1)
+    assert missing.weights is None and missing.problem.startswith("has no VGG weights at ")
+    assert str(tmp_path / "gone.npz") in missing.problem
+
+
+@pytest.mark.parametrize("address", ["tcp://host", "http://host:8786", "tcp://host:99999", "",
+                                     "tcp://a b:1"])
+def test_malformed_addresses_are_refused(address):
+    with pytest.raises(ArtError, match="is not a scheduler address; expected tcp://HOST:PORT"):
+        PaintConfig(cluster=address).check()
+
+
+def test_address_forms():
+    from art.config import parse_address
+    assert parse_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
+    assert parse_address(" tcp://render-1.local:8786 ") == "tcp://render-1.local:8786"
+    assert parse_address("tcp://[::1]:8786") == "tcp://[::1]:8786"
+
+
+# scripts/paint.py on a cluster, as a user runs it.
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory, weights_file):
+    """Inputs, the common flags, and the picture the same render gives in one process."""
+    d = tmp_path_factory.mktemp("cli")
+    rng = np.random.default_rng(3)
+    Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(d / "content.png")
+    Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(d / "style.png")
+    flags = ["--content", str(d / "content.png"), "--style", str(d / "style.png"),
+             "--weights", weights_file, "--size", "128", "--schedule", "3,6", "--tile-size", "48",
+             "--init", "noise", "--print-every", "1", "--style-layers", "conv1_1,conv2_1",
+             "--content-layers", "conv2_2"]
+    paint(flags + ["--out", str(d / "local.png")], check=0)
+    return d, flags, np.asarray(Image.open(d / "local.png"))
+
+
+def paint(args, check=None, env=None):
+    proc = subprocess.run([sys.executable, PAINT] + args, capture_output=True, text=True,
+                          timeout=300, env=env)
+    if check is not None:
+        assert proc.returncode == check, proc.stderr
+    return proc
+
+
+def test_workers_paint_the_one_process_picture(cli, tmp_path):
+    d, flags, local = cli
+    proc = paint(flags + ["--workers", "2", "--out", str(tmp_path / "dist.png"),
+                          "--report", str(tmp_path / "run.json")], check=0)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "dist.png")), local)
+    assert "painting the tiles on 2 Dask workers" in proc.stdout
+    assert "level 2/2 128x96  iteration 6/6" in proc.stdout and "  2 workers  " in proc.stdout
+    report = json.load(open(tmp_path / "run.json"))["cluster"]
+    assert report["workers"] == 2 and report["retries"] == 0 and report["sent_bytes"] > 0
+
+
+@pytest.fixture
+def scheduler(tmp_path):
+    """A `dask scheduler` of its own process, as on a cluster; killed at the end."""
+    info = tmp_path / "scheduler.json"
+    proc = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--port", "0",
+                             "--no-dashboard", "--scheduler-file", str(info)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers = []
+
+    def worker(env=None):
+        workers.append(subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", "--nthreads", "1",
+             "--no-dashboard", "--scheduler-file", str(info)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=dict(os.environ, **(env or {})), cwd=str(tmp_path)))
+
+    deadline = time.time() + 60
+    while not info.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)  # the file is written in one go, but give it a moment to be complete
+    try:
+        yield json.load(open(info))["address"], proc, worker
+    finally:
+        for p in workers + [proc]:
+            p.kill()
+            p.wait()
+
+
+def test_a_worker_with_another_art_is_refused(cli, scheduler, tmp_path):
+    d, flags, _ = cli
+    address, _, worker = scheduler
+    fake = tmp_path / "fake" / "art"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('__version__ = "0.0.9"\n')
+    worker(env={"PYTHONPATH": str(tmp_path / "fake")})
+    proc = paint(flags + ["--cluster", address, "--out", str(tmp_path / "out.png")], check=2)
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert re.search(r"error: worker tcp://\S+ runs art 0\.0\.9 and this machine art \S+; install "
+                     "the same art on every worker", proc.stderr), proc.stderr
+    assert not os.path.exists(tmp_path / "out.png") and not os.path.exists(tmp_path / "out.work")
+
+
+def test_an_unreachable_scheduler_is_refused_in_seconds(cli, tmp_path):
+    d, flags, _ = cli
+    with socket.socket() as s:   # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    began = time.time()
+    proc = paint(flags + ["--cluster", "tcp://127.0.0.1:%d" % port, "--out",
+                          str(tmp_path / "out.png")], check=2)
+    assert time.time() - began < 40
+    assert proc.stderr.count("\n") == 1
+    assert "error: no Dask scheduler answered at tcp://127.0.0.1:%d" % port in proc.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_lost_scheduler_keeps_the_checkpoint_and_resume_finishes_here(cli, scheduler, tmp_path):
+    d, flags, local = cli
+    address, scheduler_process, worker = scheduler
+    worker()
+    work = tmp_path / "cut.work"
+    code, err = run_until(flags + ["--cluster", address, "--out", str(tmp_path / "cut.png")],
+                          "level 2/2 128x96  iteration 2/", then=lambda _: scheduler_process.kill())
+    assert code == 1, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: lost the Dask scheduler at %s" % address)
+    assert "--resume %s" % work in lines[0]
+    assert (work / "state.npz").exists()
+    # Continued on this machine, without the cluster: the one-process picture.
+    paint(flags + ["--out", str(tmp_path / "resumed.png"), "--resume", str(work)], check=0)
+    np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "resumed.png")), local)
