@@ -50,7 +50,11 @@ class Result:
 
 def new_session(graph, threads=None):
     """A session on `graph`; `threads` caps TensorFlow's CPU threads (default: all cores),
-    for processes that share a machine, such as several Dask workers."""
+    for processes that share a machine, such as several Dask workers.
+
+    TensorFlow sizes its thread pools once, at a process's first session (measured:
+    a later session asking for 1 thread still ran on 2), so a cap must come with
+    the first one; a Dask worker's tile graph is its first."""
     config = tf1.ConfigProto()
     if threads:
         config.intra_op_parallelism_threads = threads

@@ -1,0 +1,330 @@
+#!/usr/bin/env python
+"""Exact tiles on Dask: seconds per evaluation here, bytes per evaluation, and a model of
+scaling to k machines, checked against this machine and used to predict an 8K render.
+
+    python bench/cluster.py                       # 1024 px in 4 tiles; median of 5 after a warm-up
+    python bench/cluster.py --size 1024 --tiles 4 --repeats 5
+
+Measured, one after another on this machine (tubingen + starry_night, default PaintConfig):
+
+  local 1x2   `tiled.TiledEvaluator` in this process: TensorFlow on both cores
+  dask 1x2    the same maps on a local Dask cluster of 1 worker process x 2 threads
+  dask 2x1    ... of 2 worker processes x 1 thread (each tile on one core)
+  whole 1x2   the picture in one piece (`stylize.WholeEvaluator`), for the cost of tiles
+
+and, for the model, the parts of one evaluation:
+
+  tile time   pass 1 + pass 2 of each tile alone (`TileRunner`, 1 and 2 threads)
+  driver      everything the driver does per evaluation but the maps: the reduces,
+              the TV term, cutting crops and adding gradients (the maps replayed
+              from memory), plus one float32 L-BFGS iteration's own work
+  transfer    the same bytes through Dask with no work on the workers (loopback here)
+
+The model: time per evaluation on k machines = max over machines of the tile time
+of its tiles (tiles dealt round robin) + transfer (bytes / bandwidth) + driver. It
+is checked against `dask 2x1` and `dask 1x2` here, then used for an 8K render
+(default schedule, 1024-px tiles as this machine picks for 8K) on 1, 4 and 16
+machines like this one, on 1 Gbit/s and 10 Gbit/s links. Coarse levels that fit
+one tile run on the driver, as `scripts/paint.py` does.
+
+Writes bench/results/cluster.json.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import common
+import numpy as np
+
+GBIT = 1e9 / 8 * 0.94      # bytes/s a 1 Gbit/s link carries (TCP over Ethernet, ~94%)
+
+
+def median_time(function, repeats):
+    function()                                  # warm-up: graph build, first allocations
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), times
+
+
+class Replay:
+    """A tile map that returns stored results: what is left is the driver's work."""
+
+    def __init__(self, partials, backward):
+        self._partials, self._backward = partials, backward
+
+    def share(self, items):
+        return items
+
+    def release(self, shared):
+        pass
+
+    def partials(self, tiles, crops):
+        return self._partials
+
+    def backward(self, tiles, crops, gram_grads, content_crops, scales):
+        return self._backward
+
+    def close(self):
+        pass
+
+
+GRAM_FLOATS = sum(c * c for c in (64, 128, 256, 512, 512))
+
+
+def noop_partials(spec, tile, crop):
+    """Pass 1's bytes (a tile's float32 Gram partials back) and no work."""
+    return np.zeros(GRAM_FLOATS, np.float32)
+
+
+def noop_backward(spec, tile, crop, common):
+    """Pass 2's bytes (the Gram gradients in, the tile's gradient back) and no work."""
+    return np.zeros_like(crop)
+
+
+def tile_times_child(args, weights, config):
+    """Each tile's pass 1 + pass 2, and pass 1 alone, in TensorFlow of --tile-threads
+    threads; prints one JSON line."""
+    from art import stylize, tiled, tiling
+    content, style = common.load_pair(args.content, args.style, args.size)
+    shape = content.shape[:2]
+    tiles = tiling.tiles_for(shape, n_tiles=args.tiles, names=tiled.layer_names(config))
+    image = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)
+    runner = tiled.TileRunner(weights, config, threads=args.tile_threads)
+    local = tiled.LocalTiles(runner)
+    content_t = tiled.content_targets(local, content, tiles)
+    style_t = stylize.style_targets(weights, [style], None, config)
+    crops = [tiling.crop(image, tile.outer) for tile in tiles]
+    _, grams = tiled.reduce_style(local.partials(tiles, crops), style_t, config.style_layers,
+                                  config.style_weight, shape)
+    scales = tiled.content_scales(config.content_layers, config.content_weight, shape,
+                                  runner.channels)
+    times, forward = [], []
+    for tile, crop in zip(tiles, crops):
+        targets = {name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])
+                   for name in config.content_layers}
+
+        def both():
+            runner.gram_partials(tile, crop)
+            runner.backward(tile, crop, grams, targets, scales)
+        times.append(median_time(both, max(1, args.repeats // 2))[0])
+        forward.append(median_time(lambda: runner.gram_partials(tile, crop),
+                                   max(1, args.repeats // 2))[0])
+    print(json.dumps({"tile": times, "forward": forward}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--content", default=common.DEFAULT_CONTENT)
+    parser.add_argument("--style", default=common.DEFAULT_STYLE)
+    parser.add_argument("--weights", default=common.DEFAULT_WEIGHTS)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--tiles", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--tile-threads", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    from art import cli, files, levels as plans, lbfgs, tiling
+    cli.quiet_tensorflow()
+    from art import cluster, stylize, tiled, weights as weights_mod
+    from art.config import PaintConfig
+    import peak
+
+    weights = weights_mod.load(args.weights)
+    config = PaintConfig()
+    if args.tile_threads:
+        return tile_times_child(args, weights, config)
+    content, style = common.load_pair(args.content, args.style, args.size)
+    shape = content.shape[:2]
+    names = tiled.layer_names(config)
+    tiles = tiling.tiles_for(shape, n_tiles=args.tiles, names=names)
+    content_t = stylize.content_targets(weights, content, config)
+    style_t = stylize.style_targets(weights, [style], None, config)
+    image = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)
+    sha = files.sha256(args.weights)
+    report = {"date": common.now(), "cpu": peak.cpu_info(), "size": [shape[1], shape[0]],
+              "tiles": len(tiles), "repeats": args.repeats,
+              "command": "python bench/cluster.py --size %d --tiles %d --repeats %d"
+              % (args.size, args.tiles, args.repeats), "measured": {}}
+    measured = report["measured"]
+
+    def record(name, seconds, times, **more):
+        measured[name] = dict(seconds=seconds, all_seconds=times, **more)
+        print("%-10s %6.2f s per evaluation  %s" % (
+            name, seconds, "  ".join("%s %s" % kv for kv in more.items())), flush=True)
+
+    with stylize.WholeEvaluator(weights, config, shape, content_t, style_t) as ev:
+        record("whole 1x2", *median_time(lambda: ev.evaluate(image), args.repeats))
+    with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles) as ev:
+        record("local 1x2", *median_time(lambda: ev.evaluate(image), args.repeats))
+        runner = ev.tile_map.runner
+        crops = [tiling.crop(image, tile.outer) for tile in tiles]
+        partials = [runner.gram_partials(t, c) for t, c in zip(tiles, crops)]
+        _, grams = tiled.reduce_style(partials, style_t, config.style_layers,
+                                      config.style_weight, shape)
+        backward = [runner.backward(t, c, grams, cc, ev.scales)
+                    for t, c, cc in zip(tiles, crops, ev.content_crops)]
+
+    # Tile times, one tile at a time, at 1 and 2 threads. TensorFlow fixes its thread
+    # pools at a process's first session, so each count runs in a process of its own.
+    tile_times = {}
+    for threads in (1, 2):
+        out = subprocess.run([sys.executable, os.path.abspath(__file__), "--content", args.content,
+                              "--style", args.style, "--weights", args.weights, "--size",
+                              str(args.size), "--tiles", str(args.tiles), "--repeats",
+                              str(args.repeats), "--tile-threads", str(threads)],
+                             capture_output=True, text=True, check=True).stdout
+        found = json.loads(out.strip().splitlines()[-1])
+        tile_times[threads] = found["tile"]
+        report.setdefault("forward_seconds", {})[str(threads)] = found["forward"]
+        print("tile time at %d thread%s: %s s (forward pass %s s)" % (
+            threads, "s"[:threads > 1], ", ".join("%.2f" % x for x in found["tile"]),
+            ", ".join("%.2f" % x for x in found["forward"])), flush=True)
+    report["tile_seconds"] = {str(k): v for k, v in tile_times.items()}
+    report["tile_outer_pixels"] = [t.outer_shape[0] * t.outer_shape[1] for t in tiles]
+
+    # The driver's own work per evaluation, and per L-BFGS iteration.
+    with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
+                              tile_map=Replay(partials, backward)) as ev:
+        driver = median_time(lambda: ev.evaluate(image), args.repeats)[0]
+    x0 = image.ravel().copy()
+    quadratic = lbfgs.LBFGS(lambda x: (0.5 * float(np.dot(x, x)), x.copy()), maxcor=plans.MAXCOR,
+                            bounds=stylize.PIXEL_BOUNDS)
+    quadratic.start(x0)
+    steps = []
+    for _ in range(2 * plans.MAXCOR):   # fill the history: a late iteration's full cost
+        began = time.perf_counter()
+        if not quadratic.step():
+            break
+        steps.append(time.perf_counter() - began)
+    optimiser = statistics.median(steps[plans.MAXCOR:]) if len(steps) > plans.MAXCOR \
+        else statistics.median(steps)
+    report["driver_seconds"] = driver
+    report["lbfgs_iteration_seconds"] = optimiser
+    print("driver     %6.2f s per evaluation (reduces, TV, crops)  + %.2f s per L-BFGS iteration"
+          % (driver, optimiser), flush=True)
+
+    for workers in (1, 2):
+        with cluster.Cluster(workers=workers, weights_path=args.weights, weights_sha=sha) as found:
+            tile_map = cluster.ClusterTiles(found, config)
+            with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
+                                      tile_map=tile_map) as ev:
+                ev.evaluate(image)
+                sent, received = tile_map.sent, tile_map.received
+                seconds, times = median_time(lambda: ev.evaluate(image), args.repeats)
+                evaluations = args.repeats + 1
+                per_sent = (tile_map.sent - sent) / evaluations
+                per_received = (tile_map.received - received) / evaluations
+                name = "dask %dx%d" % (workers, max(1, (os.cpu_count() or 1) // workers))
+                # The same bytes through Dask, with no work: the transfer part.
+                shared = tile_map.share(crops)
+                try:
+                    def moves():
+                        shared.futures = None
+                        tile_map._map(noop_partials, tiles, [shared])
+                        tile_map._map(noop_backward, tiles, [shared], common=(grams, {}))
+                    transfer = median_time(moves, args.repeats)[0]
+                finally:
+                    tile_map.release(shared)
+            record(name, seconds, times, sent_bytes=int(per_sent), received_bytes=int(per_received),
+                   transfer_seconds=round(transfer, 3))
+
+    # The model, checked here.
+    def model(k, threads, transfer):
+        loads = [0.0] * k
+        for j, t in enumerate(tile_times[threads]):
+            loads[j % k] += t
+        return max(loads) + transfer + driver
+
+    checks = {
+        "dask 2x1": model(2, 1, measured["dask 2x1"]["transfer_seconds"]),
+        "dask 1x2": model(1, 2, measured["dask 1x2"]["transfer_seconds"]),
+        "local 1x2": model(1, 2, 0.0),
+    }
+    report["model_check"] = {name: {"predicted": p, "measured": measured[name]["seconds"]}
+                             for name, p in checks.items()}
+    for name, predicted in checks.items():
+        print("model      %-10s predicted %6.2f s, measured %6.2f s (%+.0f%%)" % (
+            name, predicted, measured[name]["seconds"],
+            100 * (predicted / measured[name]["seconds"] - 1)), flush=True)
+
+    # 8K on k machines of this kind.
+    tile_rate = sum(tile_times[2]) / sum(report["tile_outer_pixels"])     # s per outer pixel
+    whole_rate = measured["whole 1x2"]["seconds"] / (shape[0] * shape[1])
+    # Targets are forward passes only: pass 1's share of a tile's time.
+    forward_share = sum(report["forward_seconds"]["2"]) / sum(tile_times[2])
+    report["forward_share"] = forward_share
+    pixels_here = shape[0] * shape[1]
+    driver_rate = driver / pixels_here
+    lbfgs_rate = optimiser / pixels_here
+    grams_bytes = 4 * GRAM_FLOATS
+    evaluations_per_iteration = 413 / 403     # the 4K render (bench/results/render_4k.json)
+    target = PaintConfig(size="8k")
+    big = plans.plan((4320, 7680), target, tile_size=1024)
+    style_aspect = style.shape[0] / style.shape[1]
+
+    def predict(levels, k, bandwidth):
+        total, per_level = 0.0, []
+        for level in levels:
+            pixels = level.shape[0] * level.shape[1]
+            evaluations = level.iterations * evaluations_per_iteration
+            if not level.tiles:
+                seconds = evaluations * whole_rate * pixels + level.iterations * lbfgs_rate * pixels
+                # Targets: content + style, forward once, on the driver.
+                seconds += (1 + style_aspect) * whole_rate * pixels * forward_share
+            else:
+                outer = [t.outer_shape[0] * t.outer_shape[1] for t in level.tiles]
+                loads = [0.0] * k
+                for j, o in enumerate(outer):
+                    loads[j % k] += tile_rate * o
+                moved = 2 * 12 * sum(outer) + grams_bytes * (len(outer) + 1)
+                transfer = 0.0 if k == 1 else moved / bandwidth
+                per_eval = max(loads) + transfer + driver_rate * pixels
+                seconds = evaluations * per_eval + level.iterations * lbfgs_rate * pixels
+                seconds += (1 + style_aspect) * forward_share * max(loads)
+            per_level.append(seconds)
+            total += seconds
+        return total, per_level
+
+    # The model on one machine against the 4K render measured here.
+    four_k = plans.plan((2160, 3840), PaintConfig(size="4k", tiles=6))
+    predicted_4k, levels_4k = predict(four_k, 1, GBIT)
+    report["check_4k"] = {"predicted_seconds": predicted_4k, "predicted_levels": levels_4k,
+                          "measured_seconds": 2672.9, "measured_levels": [460, 362, 541, 1313]}
+    print("model      4K render on 1 machine: predicted %s, measured 44:33 (levels %s)" % (
+        cli.format_seconds(predicted_4k), ", ".join(cli.format_seconds(s) for s in levels_4k)))
+
+    table = []
+    for k in (1, 4, 16):
+        for name, bandwidth in (("1 Gbit/s", GBIT), ("10 Gbit/s", 10 * GBIT)):
+            if k == 1 and bandwidth != GBIT:
+                continue
+            seconds, per_level = predict(big, k, bandwidth)
+            last = big[-1]
+            outer = [t.outer_shape[0] * t.outer_shape[1] for t in last.tiles]
+            table.append({"machines": k, "link": "none" if k == 1 else name, "seconds": seconds,
+                          "levels": per_level,
+                          "bytes_per_evaluation": 2 * 12 * sum(outer)
+                          + grams_bytes * (len(outer) + 1)})
+            print("8K on %2d machine%s %-10s %s  (levels %s)" % (
+                k, "s"[:k > 1], "" if k == 1 else name, cli.format_seconds(seconds),
+                ", ".join(cli.format_seconds(s) for s in per_level)), flush=True)
+    report["prediction_8k"] = {"levels": [{"size": [lv.shape[1], lv.shape[0]],
+                                           "iterations": lv.iterations,
+                                           "tiles": len(lv.tiles or ())} for lv in big],
+                               "table": table}
+    path = os.path.join(common.RESULTS, "cluster.json")
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1)
+    print("wrote %s" % path)
+
+
+if __name__ == "__main__":
+    main()
