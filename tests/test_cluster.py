@@ -71,6 +71,9 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
     assert np.abs(d_grad - grad).max() / np.abs(grad).max() < 1e-3
     assert all(abs(d_terms[k] - v) <= 1e-3 * abs(v) for k, v in terms.items())
     assert again[0] == d_loss
+    # Each worker built one tile graph for these layers, whatever the tile shapes and calls.
+    built = local_cluster.client.run(lambda dask_worker: len(dask_worker.art_state.runners))
+    assert sorted(built.values()) == [1, 1], built
     # Per evaluation: each tile's pixels out once for both passes, the Gram gradients
     # once (the other worker fetches them), Gram partials (float32) and gradients back. The
     # level's content targets went out once, before the first evaluation.
