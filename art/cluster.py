@@ -34,11 +34,11 @@ import time
 import numpy as np
 
 import art
-from art import files, layers
+from art import files
 from art.config import parse_address
 from art.errors import ArtError, Stopped
 
-import dask  # noqa: E402  (Dask's own imports are slow; a plain render never gets here)
+import dask
 import distributed
 
 # Seconds to reach a scheduler: a closed port or a silent host is refused in this
@@ -90,8 +90,6 @@ class _WorkerArt:
             return
         path = found[0]
         self.identity.update(path=path, weights=files.sha256(path))
-        if self.identity["art"] != art.__version__:  # pragma: no cover (one process, one art)
-            return
         if self.identity["weights"] != weights_sha:
             self.problem = ("has other VGG weights at %s (sha256 %s..., the driver's %s...)"
                             % (path, self.identity["weights"][:12], weights_sha[:12]))
@@ -101,10 +99,13 @@ class _WorkerArt:
         self.weights = weights.load(path)
 
     def runner(self, spec):
+        """The tile graph of the layers in `spec` (content, style, pooling), built once."""
         if spec not in self.runners:
             from art import tiled
+            from art.config import PaintConfig
             content, style, pooling = spec
-            config = _LayerSpec(dict.fromkeys(content, 1.0), dict.fromkeys(style, 1.0), pooling)
+            config = PaintConfig(content_layers=dict.fromkeys(content, 1.0),
+                                 style_layers=dict.fromkeys(style, 1.0), pooling=pooling)
             self.runners[spec] = tiled.TileRunner(self.weights, config, threads=self.threads)
         return self.runners[spec]
 
@@ -112,14 +113,6 @@ class _WorkerArt:
         for runner in self.runners.values():
             runner.close()
         self.runners.clear()
-
-
-class _LayerSpec:
-    """The part of a `PaintConfig` a `TileRunner` reads."""
-
-    def __init__(self, content_layers, style_layers, pooling):
-        self.content_layers, self.style_layers, self.pooling = \
-            content_layers, style_layers, pooling
 
 
 class ArtPlugin(distributed.WorkerPlugin):
@@ -133,8 +126,8 @@ class ArtPlugin(distributed.WorkerPlugin):
         worker.art_state = _WorkerArt(self.weights_path, self.weights_sha,
                                       worker.state.nthreads)
         if self.version != art.__version__ and worker.art_state.problem is None:
-            worker.art_state.problem = "runs art %s, the driver art %s" % (art.__version__,
-                                                                           self.version)
+            worker.art_state.problem = "runs art %s and the driver art %s" % (
+                art.__version__, self.version)
 
     def teardown(self, worker):
         state = getattr(worker, "art_state", None)
@@ -336,8 +329,6 @@ class ClusterTiles:
         self.cluster = cluster
         self.client = cluster.client
         self.spec = (tuple(config.content_layers), tuple(config.style_layers), config.pooling)
-        self.channels = {name: layers.channels(name) for name in
-                         list(config.content_layers) + list(config.style_layers)}
         self.shared = []
         self.placement = None
         self.sent = self.received = 0
@@ -389,7 +380,8 @@ class ClusterTiles:
         return shared.futures
 
     def _map(self, function, tiles, shared, common=None):
-        for attempt in range(ATTEMPTS):
+        failures = 0
+        while True:
             try:
                 inputs = [self._send(s) for s in shared]
                 workers = self._place()
@@ -412,16 +404,16 @@ class ClusterTiles:
             except ArtError:
                 raise
             except Exception as e:   # a lost worker, lost data, a lost connection
-                self._recover(e, attempt)
-        raise AssertionError("unreachable")
+                failures += 1
+                self._recover(e, failures)
 
-    def _recover(self, error, attempt):
+    def _recover(self, error, failures):
         """After a failed map: wait for a live worker and mark every shared input to be
         sent again; raise ClusterLost when that cannot be done."""
         for shared in self.shared:
             shared.futures = None
         self.placement = None
-        if attempt + 1 >= ATTEMPTS:
+        if failures >= ATTEMPTS:
             raise ClusterLost("the cluster at %s failed %d times in a row (%s)"
                               % (self.cluster.address, ATTEMPTS, _reason(error)))
         began = time.time()

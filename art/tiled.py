@@ -189,7 +189,6 @@ class LocalTiles:
 
     def __init__(self, runner):
         self.runner = runner
-        self.channels = runner.channels
 
     def close(self):
         self.runner.close()

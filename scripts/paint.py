@@ -116,6 +116,10 @@ def main():
     config = cli.config_from_args(PaintConfig, parser.parse_args())
     config.check()
     inputs, content, styles, init, levels = load_inputs(config)
+    distributed = config.cluster is not None or config.workers is not None
+    if distributed and not any(level.tiles for level in levels or ()):
+        raise ArtError("--cluster and --workers share out a render's tiles, and this one has "
+                       "none; add --tiles N (e.g. --tiles 6) or --tile-size PX")
 
     from art import fetch, weights as weights_mod
     if config.weights is None and not os.path.exists(fetch.DEFAULT_WEIGHTS):
@@ -126,10 +130,6 @@ def main():
     weights_path = fetch.find_weights(config.weights)
 
     weights = weights_mod.load(weights_path)
-    distributed = config.cluster is not None or config.workers is not None
-    if distributed and not any(level.tiles for level in levels or ()):
-        raise ArtError("--cluster and --workers share out a render's tiles, and this one has "
-                       "none; add --tiles N (e.g. --tiles 6) or --tile-size PX")
     work, state = None, None
     if levels is not None:
         from art import workdir

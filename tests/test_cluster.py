@@ -19,7 +19,7 @@ from art import files as art_files, tiling
 from art import weights as weights_mod
 from art.config import PaintConfig
 from art.errors import ArtError
-from conftest import PAINT, make_random_weights, run_until
+from conftest import PAINT, ROOT, make_random_weights, run_until
 
 pytest.importorskip("distributed")
 
@@ -197,6 +197,8 @@ def scheduler(tmp_path):
     workers = []
 
     def worker(env=None):
+        # A worker imports art as installed on its machine; here, this checkout.
+        env = env or {"PYTHONPATH": ROOT}
         workers.append(subprocess.Popen(
             [sys.executable, "-m", "distributed.cli.dask_worker", "--nthreads", "1",
              "--no-dashboard", "--scheduler-file", str(info)],
