@@ -28,6 +28,7 @@ needed only by those who use it.
 
 import logging
 import os
+import signal
 import threading
 import time
 
@@ -117,12 +118,20 @@ class _WorkerArt:
 
 class ArtPlugin(distributed.WorkerPlugin):
     """Loads the weights once per worker process (again after a restart), and checks
-    they are the driver's."""
+    they are the driver's.
 
-    def __init__(self, weights_path, weights_sha, version):
+    `ignore_interrupts`: for the workers `--workers` starts. Ctrl-C in the terminal
+    reaches them too (one process group); the driver stops them itself, after its
+    checkpoint, so they must not die first with tracebacks of their own. A worker a
+    user started in a terminal of its own keeps its Ctrl-C."""
+
+    def __init__(self, weights_path, weights_sha, version, ignore_interrupts=False):
         self.weights_path, self.weights_sha, self.version = weights_path, weights_sha, version
+        self.ignore_interrupts = ignore_interrupts
 
     def setup(self, worker):
+        if self.ignore_interrupts and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         worker.art_state = _WorkerArt(self.weights_path, self.weights_sha,
                                       worker.state.nthreads)
         if self.version != art.__version__ and worker.art_state.problem is None:
@@ -226,9 +235,15 @@ class Cluster:
             if workers < 1:
                 raise ArtError("--workers must be at least 1, got %d" % workers)
             threads = max(1, (os.cpu_count() or 1) // workers)
-            self.local = distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=threads, processes=True,
-                dashboard_address=":0", silence_logs=logging.CRITICAL)
+            # Worker processes inherit an ignored SIGINT (see ArtPlugin); restarted
+            # ones get it from the plugin.
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            try:
+                self.local = distributed.LocalCluster(
+                    n_workers=workers, threads_per_worker=threads, processes=True,
+                    dashboard_address=":0", silence_logs=logging.CRITICAL)
+            finally:
+                signal.signal(signal.SIGINT, previous)
             self.address = self.local.scheduler_address
             self.client = distributed.Client(self.local)
         else:
@@ -264,7 +279,8 @@ class Cluster:
                                "art on every worker" % (address, found[1], art.__version__))
         try:
             self.client.register_plugin(ArtPlugin(os.path.abspath(weights_path), weights_sha,
-                                                  art.__version__), name=PLUGIN)
+                                                  art.__version__, self.local is not None),
+                                        name=PLUGIN)
         except Exception as e:
             raise ArtError("could not start art on the workers of %s (%s)"
                            % (self.address, _reason(e))) from None
