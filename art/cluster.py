@@ -224,7 +224,7 @@ class Cluster:
 
     def __init__(self, address=None, workers=None, weights_path=None, weights_sha=None):
         if (address is None) == (workers is None):
-            raise ArtError("give --cluster ADDRESS or --workers N, not both")
+            raise ArtError("give one of --cluster ADDRESS and --workers N")
         # Dask's own log lines (a worker restarting, a lost connection) would
         # interleave with the progress lines; art reports what matters itself.
         for name in ["distributed"] + [n for n in logging.root.manager.loggerDict
