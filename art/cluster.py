@@ -351,11 +351,6 @@ class ClusterTiles:
         self.retries = 0
         self.on_retry = None
 
-    def close(self):
-        """The cluster belongs to the caller; only this object's data is dropped."""
-        for shared in list(self.shared):
-            self.release(shared)
-
     def share(self, items):
         shared = _Shared(list(items))
         self.shared.append(shared)

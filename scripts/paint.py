@@ -116,8 +116,8 @@ def main():
     config = cli.config_from_args(PaintConfig, parser.parse_args())
     config.check()
     inputs, content, styles, init, levels = load_inputs(config)
-    distributed = config.cluster is not None or config.workers is not None
-    if distributed and not any(level.tiles for level in levels or ()):
+    on_cluster = config.cluster is not None or config.workers is not None
+    if on_cluster and not any(level.tiles for level in levels or ()):
         raise ArtError("--cluster and --workers share out a render's tiles, and this one has "
                        "none; add --tiles N (e.g. --tiles 6) or --tile-size PX")
 
@@ -140,7 +140,7 @@ def main():
             state = work.resume(print_fingerprint)
         else:
             work.check_start()
-    cluster = connect_cluster(config, weights_path) if distributed else None
+    cluster = connect_cluster(config, weights_path) if on_cluster else None
     try:
         if work is not None and not config.resume:
             work.start(print_fingerprint)
