@@ -28,6 +28,14 @@ def make_random_weights(seed=0, order="RGB"):
                       channel_order=order, source="random seed %d" % seed)
 
 
+@pytest.fixture(autouse=True)
+def float32_unless_asked(monkeypatch):
+    """In this process, --precision auto means float32 whatever this CPU has, so a test's
+    numbers are the same on every machine; tests of bfloat16 ask for it by name."""
+    from art import precision
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: None)
+
+
 @pytest.fixture(scope="session")
 def random_weights():
     return make_random_weights()
@@ -64,11 +72,12 @@ def real_weights_path(tmp_path_factory):
     return dest
 
 
-def run_until(args, marker, then=None):
-    """Start scripts/paint.py with `args`; once a line of its output starts with
-    `marker`, call then(process) (default: Ctrl-C). Returns (returncode, stderr)."""
+def run_until(args, marker, then=None, env=None):
+    """Start scripts/paint.py with `args` (and environment `env`); once a line of its
+    output starts with `marker`, call then(process) (default: Ctrl-C). Returns
+    (returncode, stderr)."""
     proc = subprocess.Popen([sys.executable, PAINT] + args, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120
     while time.time() < deadline:
         line = proc.stdout.readline()

@@ -68,7 +68,10 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
         sent, received = tile_map.sent, tile_map.received
         again = ev.evaluate(image)
     assert abs(d_loss - loss) / loss < 1e-3
-    assert np.abs(d_grad - grad).max() / np.abs(grad).max() < 1e-3
+    # In norm, not per pixel: a worker's arithmetic may round differently (see
+    # ONE_THREAD), and a unit that rounds to the other side of its ReLU's kink moves
+    # the gradient of its few pixels by a percent.
+    assert np.linalg.norm(d_grad - grad) / np.linalg.norm(grad) < 1e-3
     assert all(abs(d_terms[k] - v) <= 1e-3 * abs(v) for k, v in terms.items())
     assert again[0] == d_loss
     # Each worker built one tile graph for these layers, whatever the tile shapes and calls.
@@ -96,14 +99,16 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
 
 def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file):
     """One worker SIGKILLed during a render: its nanny restarts it, the lost tile work
-    is done again, and the picture is the one-process picture."""
+    is done again, and the picture is the one of a render without the kill (not the
+    one-process picture: this process runs on more threads than a worker, see ONE_THREAD)."""
     from art import cluster, levels as plans, render
     weights = weights_mod.load(weights_file)
     config = PaintConfig(schedule=[3, 6], tile_size=48, init="noise", **SHALLOW)
     content, style, _ = pictures((96, 128), seed=1)
     levels = plans.plan((96, 128), config)
     assert levels[-1].tiles and len(levels[-1].tiles) >= 4
-    local = render.render(weights, content, [style], config, levels)
+    unharmed = render.render(weights, content, [style], config, levels,
+                             tile_map=cluster.ClusterTiles(local_cluster, config))
 
     pids = local_cluster.client.run(os.getpid)
     victim = pids[sorted(pids)[0]]
@@ -120,7 +125,7 @@ def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file)
                            tile_map=tile_map)
     assert result.status == "done"
     assert retried and tile_map.retries >= 1, "the kill went unnoticed"
-    np.testing.assert_array_equal(result.image, local.image)
+    np.testing.assert_array_equal(result.image, unharmed.image)
     deadline = time.time() + 60
     while local_cluster.live() < 2 and time.time() < deadline:
         time.sleep(0.5)
@@ -152,6 +157,12 @@ def test_address_forms():
 
 
 # scripts/paint.py on a cluster, as a user runs it.
+#
+# Every process of these renders, driver and workers, runs TensorFlow on one thread:
+# on some CPUs (an AVX2 EPYC here, not an AVX-512 one) oneDNN's convolutions round
+# differently with the thread count, and the pictures compared pixel for pixel must
+# come from one arithmetic. Workers on a 2-core machine get one thread each.
+ONE_THREAD = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1")
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory, weights_file):
@@ -168,7 +179,7 @@ def cli(tmp_path_factory, weights_file):
     return d, flags, np.asarray(Image.open(d / "local.png"))
 
 
-def paint(args, check=None, env=None):
+def paint(args, check=None, env=ONE_THREAD):
     proc = subprocess.run([sys.executable, PAINT] + args, capture_output=True, text=True,
                           timeout=300, env=env)
     if check is not None:
@@ -251,7 +262,8 @@ def test_a_lost_scheduler_keeps_the_checkpoint_and_resume_finishes_here(cli, sch
     worker()
     work = tmp_path / "cut.work"
     code, err = run_until(flags + ["--cluster", address, "--out", str(tmp_path / "cut.png")],
-                          "level 2/2 128x96  iteration 2/", then=lambda _: scheduler_process.kill())
+                          "level 2/2 128x96  iteration 2/", then=lambda _: scheduler_process.kill(),
+                          env=ONE_THREAD)
     assert code == 1, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: lost the Dask scheduler at %s" % address)
@@ -270,7 +282,7 @@ def test_ctrl_c_on_local_workers_is_one_line_and_resumes(cli, tmp_path):
     proc = subprocess.Popen([sys.executable, PAINT] + flags + ["--workers", "2", "--out",
                                                                str(tmp_path / "cut.png")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, env=ONE_THREAD)
     deadline = time.time() + 120
     while time.time() < deadline:
         line = proc.stdout.readline()
