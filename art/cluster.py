@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 import art
-from art import files
+from art import files, precision
 from art.config import parse_address
 from art.errors import ArtError, Stopped
 
@@ -100,13 +100,14 @@ class _WorkerArt:
         self.weights = weights.load(path)
 
     def runner(self, spec):
-        """The tile graph of the layers in `spec` (content, style, pooling), built once."""
+        """The tile graph of `spec` (content layers, style layers, pooling, precision), built once."""
         if spec not in self.runners:
             from art import tiled
             from art.config import PaintConfig
-            content, style, pooling = spec
+            content, style, pooling, precision = spec
             config = PaintConfig(content_layers=dict.fromkeys(content, 1.0),
-                                 style_layers=dict.fromkeys(style, 1.0), pooling=pooling)
+                                 style_layers=dict.fromkeys(style, 1.0), pooling=pooling,
+                                 precision=precision)
             self.runners[spec] = tiled.TileRunner(self.weights, config, threads=self.threads)
         return self.runners[spec]
 
@@ -344,7 +345,10 @@ class ClusterTiles:
     def __init__(self, cluster, config):
         self.cluster = cluster
         self.client = cluster.client
-        self.spec = (tuple(config.content_layers), tuple(config.style_layers), config.pooling)
+        # The driver resolves --precision auto: every tile of an evaluation must be
+        # painted in one arithmetic, whatever CPU each worker has.
+        self.spec = (tuple(config.content_layers), tuple(config.style_layers), config.pooling,
+                     precision.of(config))
         self.shared = []
         self.placement = None
         self.sent = self.received = 0

@@ -16,7 +16,7 @@ which L-BFGS's scaling makes the right size almost always.
 
 import numpy as np
 
-from art.optim import NonFiniteLoss
+from art.optim import NonFiniteLoss, stalled
 
 # Dot products of float32 vectors of ~10^8 values, summed in float64 a chunk at
 # a time: float32 accumulation would lose ~4 digits at print size.
@@ -43,6 +43,7 @@ class LBFGS:
     Attributes:
       iterations, evaluations: counted apart, as in `art.optim`.
       x: the last finished iterate.
+      trace: the loss at the start and after each iteration (for `stalled`).
     """
 
     def __init__(self, fun, maxcor=10, bounds=(0.0, 255.0), first_step=8.0):
@@ -55,6 +56,7 @@ class LBFGS:
         self.x = self.g = None
         self.f = None
         self.s, self.y = [], []
+        self.trace = []
 
     def _evaluate(self, x):
         f, g = self.fun(x)
@@ -69,6 +71,7 @@ class LBFGS:
         self.x = np.clip(np.asarray(x0, np.float32).ravel(), self.low, self.high)
         self.f, self.g = self._evaluate(self.x)
         self.s, self.y = [], []
+        self.trace = [self.f]
 
     def _free_gradient(self):
         """The gradient without the coordinates a bound holds (it pushes them outwards)."""
@@ -115,8 +118,13 @@ class LBFGS:
             history_y.append(y)
             del history_s[:-self.maxcor], history_y[:-self.maxcor]
         self.x, self.f, self.g, self.s, self.y = x, f, g_new, history_s, history_y
+        self.trace = self.trace + [f]
         self.iterations += 1
         return True
+
+    def stalled(self, tolerance):
+        """True when the loss has stopped falling by `tolerance` per iteration (`art.optim.stalled`)."""
+        return stalled(self.trace, tolerance)
 
     def _search(self, history_s, history_y):
         """Backtrack along the direction of this history; (x, f, g, history) or None."""
@@ -142,7 +150,7 @@ class LBFGS:
     def state(self):
         """Everything needed to continue exactly: name -> numpy array (s, y: lists of them)."""
         return {"x": self.x, "g": self.g, "f": np.float64(self.f),
-                "s": list(self.s), "y": list(self.y),
+                "s": list(self.s), "y": list(self.y), "trace": np.asarray(self.trace, np.float64),
                 "iterations": np.int64(self.iterations), "evaluations": np.int64(self.evaluations)}
 
     def restore(self, state):
@@ -150,6 +158,8 @@ class LBFGS:
         self.x = np.asarray(state["x"], np.float32)
         self.g = np.asarray(state["g"], np.float32)
         self.f = float(state["f"])
+        # A checkpoint from before the stopping rule has no trace: the rule starts afresh.
+        self.trace = [float(v) for v in state["trace"]] if "trace" in state else [self.f]
         self.s = [np.asarray(v, np.float32) for v in state["s"]]
         self.y = [np.asarray(v, np.float32) for v in state["y"]]
         self.iterations = int(state["iterations"])

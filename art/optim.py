@@ -21,6 +21,29 @@ class NonFiniteLoss(ArtError):
     """The loss or its gradient turned NaN/inf; the variables hold the last good iterate."""
 
 
+# Iterations the stopping rule averages over: L-BFGS's loss falls unevenly from
+# one iteration to the next (a step that lands on a bound, a fresh history).
+STALL_WINDOW = 10
+
+
+def stalled(trace, tolerance, window=STALL_WINDOW):
+    """True when the loss has fallen by less than `tolerance` of itself per iteration,
+    on average over the last `window` iterations.
+
+    Args:
+      trace: the loss at the start and after each iteration since.
+      tolerance: relative; 0 never stops.
+    """
+    if not tolerance or len(trace) <= window:
+        return False
+    before, now = trace[-1 - window], trace[-1]
+    return before - now < tolerance * window * abs(now)
+
+
+class _Stalled(Exception):
+    """Ends scipy's run from its callback."""
+
+
 def _check_ref_variables(var_list):
     for var in var_list:
         # A resource variable silently ignores a feed_dict entry (measured:
@@ -86,10 +109,13 @@ class LBFGS:
       maxcor: history length; each entry costs 2 float64 vectors the size of x
         (scipy's Fortran code works in double precision).
       bounds: (low, high) vectors or scalars, elementwise; None for none.
+      stop_below: end early when `stalled` at this tolerance; 0: run maxiter.
     """
 
-    def __init__(self, maxiter=100, maxcor=10, bounds=None):
+    def __init__(self, maxiter=100, maxcor=10, bounds=None, stop_below=0.0):
         self.maxiter = maxiter
+        self.stop_below = stop_below
+        self.trace = []
         self.maxcor = maxcor
         self.bounds = bounds
         self.iterations = 0
@@ -107,28 +133,40 @@ class LBFGS:
         low, high = (np.broadcast_to(np.asarray(b, np.float64), x0.shape) for b in
                      (self.bounds or (-np.inf, np.inf)))
         self.x = np.clip(x0, low, high)
+        self.trace, latest = [], []
 
         def evaluate(x):
             loss, grad = fun(x)
             self.evaluations += 1
             if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
                 raise NonFiniteLoss("the loss became %s at evaluation %d" % (loss, self.evaluations))
+            if not self.trace:
+                self.trace.append(float(loss))
+            latest[:] = [float(loss)]
             return np.float64(loss), np.asarray(grad, np.float64)
 
         def callback(xk):
             self.iterations += 1
             self.x = np.array(xk)
+            # L-BFGS-B's line search ends on the point it accepts: its loss is the last evaluated.
+            self.trace.append(latest[0])
             if step_callback is not None:
                 step_callback(xk)
+            if stalled(self.trace, self.stop_below):
+                raise _Stalled
 
         bounded = np.isfinite(low).any() or np.isfinite(high).any()
-        result = scipy.optimize.minimize(
-            evaluate, self.x, jac=True, method="L-BFGS-B",
-            bounds=scipy.optimize.Bounds(low, high) if bounded else None, callback=callback,
-            # Stop on the iteration count, not on scipy's tolerances, which a
-            # style loss hits early in float32 noise.
-            options={"maxiter": self.maxiter, "maxcor": self.maxcor, "ftol": 0.0, "gtol": 0.0,
-                     "maxfun": 20 * self.maxiter})
+        try:
+            result = scipy.optimize.minimize(
+                evaluate, self.x, jac=True, method="L-BFGS-B",
+                bounds=scipy.optimize.Bounds(low, high) if bounded else None, callback=callback,
+                # Stop on the iteration count or our own rule (`stalled`, over a
+                # window), not on scipy's tolerances: its ftol compares single
+                # iterations, which a style loss's float32 noise trips early.
+                options={"maxiter": self.maxiter, "maxcor": self.maxcor, "ftol": 0.0, "gtol": 0.0,
+                         "maxfun": 20 * self.maxiter})
+        except _Stalled:
+            return self.x
         self.x = result.x
         return self.x
 
@@ -146,12 +184,14 @@ class ScipyOptimizerInterface(_Interface):
       var_to_bounds: variable -> (low, high), applied elementwise.
       maxiter: iterations at most.
       maxcor: L-BFGS history length (see `LBFGS`).
+      stop_below: end early when the loss stalls (see `stalled`); 0: run maxiter.
     """
 
-    def __init__(self, loss, var_list=None, var_to_bounds=None, maxiter=100, maxcor=10):
+    def __init__(self, loss, var_list=None, var_to_bounds=None, maxiter=100, maxcor=10,
+                 stop_below=0.0):
         super().__init__(loss, var_list, var_to_bounds)
         _check_ref_variables(self.var_list)
-        self._lbfgs = LBFGS(maxiter, maxcor, self._bounds_vector())
+        self._lbfgs = LBFGS(maxiter, maxcor, self._bounds_vector(), stop_below)
         self._grads = tf.gradients(loss, self.var_list)
 
     @property

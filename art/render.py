@@ -277,7 +277,7 @@ def _paint_level(weights, config, level, levels, start, targets, clock, callback
         evaluator = stylize.WholeEvaluator(weights, config, level.shape, content_t, style_t)
     with evaluator:
         x = _optimize(evaluator, level, levels, start, clock, callback, _saved_optimizer(state, "opt/"),
-                      history, totals, current, piece=None)
+                      history, totals, current, piece=None, stop_below=config.stop_below)
     return x.reshape(level.shape + (3,))
 
 
@@ -300,15 +300,16 @@ def _paint_independent(weights, config, level, levels, start, content, style_t, 
                                     stylize.content_targets(weights, content_crop, config),
                                     style_t) as evaluator:
             x = _optimize(evaluator, level, levels, crop, clock, callback, saved, history, totals,
-                          current, piece=piece)
+                          current, piece=piece, stop_below=config.stop_below)
         done.append(x.reshape(tile.outer_shape + (3,)))
     return feather(level.tiles, done, level.shape)
 
 
 def _optimize(evaluator, level, levels, start, clock, callback, saved, history, totals, current,
-              piece):
+              piece, stop_below=0.0):
     """L-BFGS on one picture (a level, or an independent tile of one) for the level's
-    iterations; returns the flat float32 result."""
+    iterations, or fewer when the loss stalls (`stop_below`, see `art.optim.stalled`);
+    returns the flat float32 result."""
     shape = start.shape
     latest = {}
 
@@ -346,7 +347,7 @@ def _optimize(evaluator, level, levels, start, clock, callback, saved, history, 
     current["image"] = lambda: level_image(optimizer.x)
     began = time.perf_counter()
     done_before, evaluations_before = optimizer.iterations, optimizer.evaluations
-    while optimizer.iterations < level.iterations:
+    while optimizer.iterations < level.iterations and not optimizer.stalled(stop_below):
         evaluations = optimizer.evaluations
         if not optimizer.step():
             break

@@ -10,7 +10,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from art import layers, losses, optim, vgg
+from art import layers, losses, optim, precision, vgg
 from art.errors import ArtError
 
 tf1 = tf.compat.v1
@@ -64,14 +64,18 @@ def new_session(graph, threads=None):
     return tf1.Session(graph=graph, config=config)
 
 
-def _features(weights, image, names, pooling, grams):
-    """Run the network once on `image` and return numpy features (or Grams) for `names`."""
+def _features(weights, image, names, config, grams):
+    """Run the network once on `image` and return numpy features (or Grams) for `names`.
+
+    In the precision the picture is painted in, so that the targets are what the
+    painting's own features can match."""
     if not names:
         return {}
     graph = tf.Graph()
     with graph.as_default():
         rgb = tf1.placeholder(tf.float32, (1,) + image.shape)
-        net = vgg.build(rgb, weights, pooling, last=layers.deepest(names))
+        net = vgg.build(rgb, weights, config.pooling, last=layers.deepest(names),
+                        precision=precision.of(config))
         wanted = {name: losses.gram(net[name]) if grams else net[name] for name in names}
         with new_session(graph) as session:
             return session.run(wanted, {rgb: image[None]})
@@ -79,7 +83,7 @@ def _features(weights, image, names, pooling, grams):
 
 def content_targets(weights, content, config):
     """The content image's features at the content layers, frozen as numpy arrays."""
-    return _features(weights, content, list(config.content_layers), config.pooling, grams=False)
+    return _features(weights, content, list(config.content_layers), config, grams=False)
 
 
 def blend(grams, weights=None):
@@ -108,7 +112,7 @@ def style_targets(weights, styles, style_blend, config):
     if not config.style_layers:
         return {}
     names = list(config.style_layers)
-    return blend([_features(weights, style, names, config.pooling, grams=True) for style in styles],
+    return blend([_features(weights, style, names, config, grams=True) for style in styles],
                  style_blend)
 
 
@@ -119,7 +123,8 @@ def build_loss(image, weights, config, content_t, style_t):
       (total tensor, dict of named scalar tensors: content, style, tv and per layer).
     """
     names = list(config.content_layers) + list(config.style_layers)
-    net = vgg.build(image, weights, config.pooling, last=layers.deepest(names))
+    net = vgg.build(image, weights, config.pooling, last=layers.deepest(names),
+                    precision=precision.of(config))
     content, content_by = losses.content_loss(net, content_t, config.content_layers,
                                               config.content_weight)
     style, style_by = losses.style_loss(net, style_t, config.style_layers, config.style_weight)
@@ -256,7 +261,8 @@ def paint(weights, content, styles, config, callback=None, init=None):
         kwargs = dict(var_list=[image_var], var_to_bounds={image_var: PIXEL_BOUNDS},
                       maxiter=config.iterations)
         if config.optimizer == "lbfgs":
-            run.optimizer = optim.ScipyOptimizerInterface(total, **kwargs)
+            run.optimizer = optim.ScipyOptimizerInterface(total, stop_below=config.stop_below,
+                                                          **kwargs)
         else:
             run.optimizer = optim.AdamInterface(total, learning_rate=config.learning_rate, **kwargs)
         names = ["total"] + sorted(terms)

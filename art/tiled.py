@@ -38,7 +38,7 @@ where content targets are kept.
 import numpy as np
 import tensorflow as tf
 
-from art import layers, tiling, vgg
+from art import layers, precision, tiling, vgg
 from art.stylize import new_session
 from art.errors import ArtError
 
@@ -81,7 +81,8 @@ class TileRunner:
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.crop = tf1.placeholder(tf.float32, (1, None, None, 3), name="crop")
-            net = vgg.build(self.crop, weights, config.pooling, last=layers.deepest(self.names))
+            net = vgg.build(self.crop, weights, config.pooling, last=layers.deepest(self.names),
+                            precision=precision.of(config))
             # One fed box per resolution: the tile's inner box there, in its own positions.
             self.boxes = {}
             inner = {}

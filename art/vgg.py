@@ -22,7 +22,7 @@ def check_pooling(pooling):
     return pooling
 
 
-def build(rgb, weights, pooling="avg", last="conv5_1"):
+def build(rgb, weights, pooling="avg", last="conv5_1", precision="float32"):
     """Build VGG19 on `rgb` up to and including the layer `last`.
 
     Args:
@@ -40,8 +40,11 @@ def build(rgb, weights, pooling="avg", last="conv5_1"):
     """
     check_pooling(pooling)
     layers.check_names([last])
+    if precision not in ("float32", "bfloat16"):
+        raise ArtError("unknown precision %r; valid: float32, bfloat16" % precision)
+    dtype = tf.bfloat16 if precision == "bfloat16" else tf.float32
     net = collections.OrderedDict()
-    x = weights.preprocess(rgb)
+    x = tf.cast(weights.preprocess(rgb), dtype)
     with tf1.name_scope("vgg19"):
         for name, channels in layers.TABLE:
             if channels is None:
@@ -50,9 +53,10 @@ def build(rgb, weights, pooling="avg", last="conv5_1"):
             else:
                 kernel, bias = weights.kernels[name]
                 # Frozen weights are constants: the image is the only variable.
-                x = tf.nn.conv2d(x, tf.constant(kernel), strides=1, padding="SAME")
-                x = tf.nn.relu(tf.nn.bias_add(x, tf.constant(bias)), name=name)
-            net[name] = x
+                x = tf.nn.conv2d(x, tf.cast(tf.constant(kernel), dtype), strides=1, padding="SAME")
+                x = tf.nn.relu(tf.nn.bias_add(x, tf.cast(tf.constant(bias), dtype)), name=name)
+            # Casts of layers no loss reads are pruned from the run.
+            net[name] = x if dtype == tf.float32 else tf.cast(x, tf.float32)
             if name == last:
                 break
     return net

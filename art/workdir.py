@@ -15,7 +15,7 @@ import os
 
 import numpy as np
 
-from art import images
+from art import images, precision
 from art.errors import ArtError
 from art.files import atomic_path, sha256
 
@@ -34,6 +34,8 @@ def fingerprint(config, inputs, weights_path, levels):
         settings.pop(key, None)
     if config.init not in ("content", "noise"):
         settings["init"] = "image"
+    # 'auto' may mean another arithmetic on another machine: what decides is the one used.
+    settings["precision"] = precision.of(config)
     return {"settings": json.loads(json.dumps(settings)),
             "inputs": [sha256(path) for path in inputs],
             "weights": sha256(weights_path),

@@ -170,7 +170,8 @@ def paint(config, inputs, content, styles, init, levels, weights, weights_path, 
     content_path, style_paths = inputs[0], inputs[1:1 + len(styles)]
 
     cli.quiet_tensorflow()
-    from art import color, stylize
+    from art import color, precision, stylize
+    arithmetic, why = precision.choose(config.precision)
     if config.match_colors:
         styles = [color.match_color(style, content) for style in styles]
     if config.preserve_colors:
@@ -198,8 +199,8 @@ def paint(config, inputs, content, styles, init, levels, weights, weights_path, 
                                 ", %d tiles" % len(lv.tiles) if lv.tiles else "") for lv in levels))
         if any(lv.tiles for lv in levels):
             plan += ", %s tiles" % config.tile_mode
-    print("painting %dx%d: %s in the style of %s; %s" % (
-        w, h, content_path, ", ".join(style_paths), plan), flush=True)
+    print("painting %dx%d: %s in the style of %s; %s; %s convolutions (%s)" % (
+        w, h, content_path, ", ".join(style_paths), plan, arithmetic, why), flush=True)
     if state is not None:
         print("resuming from %s: level %d/%d" % (work.path, int(state["level"]) + 1, len(levels)),
               flush=True)
@@ -299,6 +300,7 @@ def paint(config, inputs, content, styles, init, levels, weights, weights_path, 
             "levels": None if levels is None else [
                 {"size": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
                  "tiles": len(lv.tiles) if lv.tiles else 0} for lv in levels],
+            "precision": {"used": arithmetic, "why": why},
             "iterations": result.iterations, "evaluations": result.evaluations,
             "wall_seconds": wall, "optimizer_seconds": result.elapsed,
             "seconds_per_evaluation": result.elapsed / max(result.evaluations, 1),

@@ -88,3 +88,44 @@ def test_non_finite_loss_is_an_error():
 def test_dot_accumulates_in_double():
     a = np.full(3_000_001, 0.1, np.float32)
     assert dot(a, a) == pytest.approx(3_000_001 * float(np.float32(0.1)) ** 2, rel=1e-12)
+
+
+def test_stalled_rule():
+    from art.optim import stalled
+    falling = [100.0 * 0.9 ** k for k in range(12)]
+    assert not stalled(falling, 0.01)                 # 10% an iteration
+    assert stalled(falling, 0.2)
+    assert not stalled(falling[:10], 0.2)             # not a window of 10 yet
+    assert not stalled([5.0] * 20, 0.0)               # 0: never
+    assert stalled([5.0] * 11, 1e-9)
+    # Judged over the window, not one iteration: a flat step amid falling ones is no stop.
+    bumpy = [100.0 - 5 * k for k in range(11)]
+    bumpy[-1] = bumpy[-2]
+    assert not stalled(bumpy, 0.01)
+
+
+def lifted(x):
+    """Rosenbrock plus 1: a minimum above 0, as a painting's loss has, so that the
+    relative rule can stall before the optimum is reached."""
+    f, g = rosenbrock(x)
+    return f + 1.0, g
+
+
+def test_stops_when_stalled_and_resumes_to_the_same_stop():
+    x0 = np.linspace(-2, 2, 12).astype(np.float32)
+    whole = LBFGS(lifted, bounds=(-5, 5), first_step=0.1)
+    whole.start(x0)
+    while whole.iterations < 500 and not whole.stalled(1e-3) and whole.step():
+        pass
+    assert 10 < whole.iterations < 500 and whole.stalled(1e-3)
+    assert len(whole.trace) == whole.iterations + 1 and whole.trace[-1] == whole.f
+    first = LBFGS(lifted, bounds=(-5, 5), first_step=0.1)
+    first.start(x0)
+    run(first, whole.iterations - 3)
+    second = LBFGS(lifted, bounds=(-5, 5), first_step=0.1)
+    second.restore({k: (list(v) if isinstance(v, list) else np.array(v))
+                    for k, v in first.state().items()})
+    while second.iterations < 500 and not second.stalled(1e-3) and second.step():
+        pass
+    np.testing.assert_array_equal(second.x, whole.x)
+    assert second.iterations == whole.iterations

@@ -100,3 +100,17 @@ def test_resource_variables_are_refused(tf, tf1):
         x = tf1.Variable([1.0])  # a resource variable would silently ignore the feed
         with pytest.raises(ValueError, match="resource variable"):
             optim.ScipyOptimizerInterface(tf.reduce_sum(x * x), [x])
+
+
+def test_lbfgs_stops_when_the_loss_stalls(tf, tf1):
+    """scipy's run ends at the first iteration `stalled` holds, with the variable at it."""
+    from art.optim import stalled
+    _, s, x, loss, opt = make(tf, tf1, "lbfgs", [-1.2, 1.0, 0.5, -0.3], maxiter=400,
+                              stop_below=1e-3)
+    steps = []
+    opt.minimize(s, step_callback=lambda xk: steps.append(np.array(xk)))
+    trace = opt._lbfgs.trace
+    assert 10 < opt.iterations == len(steps) == len(trace) - 1 < 400
+    assert stalled(trace, 1e-3) and not stalled(trace[:-1], 1e-3)
+    np.testing.assert_allclose(s.run(x), steps[-1], rtol=1e-6)
+    assert trace[-1] == pytest.approx(s.run(loss), rel=1e-5)

@@ -80,6 +80,8 @@ BAD = [
                                                        "machine only"),
     (["--workers", "2"], "share out a render's tiles, and this one has none; add --tiles N"),
     (["--resume", "{d}"], "no render was started there"),
+    (["--precision", "float16"], "invalid choice: 'float16'"),
+    (["--stop-below", "-0.1"], "--stop-below must be a finite number >= 0"),
 ]
 
 
@@ -113,7 +115,19 @@ def test_a_run_writes_the_picture_and_its_report_and_repeats(files, tmp_path):
     assert {"total", "content", "style", "tv", "style/conv1_1"} <= set(report["losses"][0])
     assert report["seconds_per_evaluation"] > 0 and report["peak_memory_bytes"] > 1e8
     assert report["output"] == str(tmp_path / "a.png") and report["status"] == "done"
+    assert report["precision"]["used"] in ("float32", "bfloat16")
+    assert report["precision"]["why"].startswith("auto: this CPU has ")
     assert sorted(os.listdir(tmp_path)) == ["a.json", "a.png", "b.json", "b.png"]
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_the_precision_is_said_and_reported(files, tmp_path, precision):
+    proc = paint(files, "--out", str(tmp_path / "out.png"), "--report", str(tmp_path / "r.json"),
+                 "--precision", precision, check=0)
+    assert "; %s convolutions (asked for)" % precision in proc.stdout.splitlines()[0]
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["precision"] == {"used": precision, "why": "asked for"}
+    assert report["config"]["precision"] == precision
 
 
 @pytest.mark.parametrize("kind", ["grey", "rgba"])

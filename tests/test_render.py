@@ -166,3 +166,30 @@ def test_a_state_of_another_render_is_refused(tf1, random_weights):
         KeyboardInterrupt))
     with pytest.raises(ArtError, match="another render"):
         run(random_weights, small_config(schedule=[2, 2, 2]), state=part.state)
+
+
+def test_a_stalled_level_ends_early_and_resumes_to_the_same_stop(tf1, random_weights, tmp_path):
+    """--stop-below ends each level at the first iteration the loss stalls; the rule's
+    window is in the state, so a resumed render stops where the whole one did."""
+    from art import workdir
+    from art.optim import stalled
+    config = small_config(schedule=[60, 40], stop_below=1e-2, init="content")
+    seen = []
+    whole = run(random_weights, config, callback=seen.append)
+    per_level = [[p for p in seen if p.level == k] for k in (1, 2)]
+    assert whole.status == "done" and all(10 < len(done) < cap
+                                          for done, cap in zip(per_level, (60, 40)))
+    for done in per_level:
+        trace = [p.losses["total"] for p in done]
+        assert stalled(trace, 1e-2) and not stalled(trace[:-1], 1e-2)
+    stop = per_level[1][-3]
+
+    def interrupt(p):
+        if (p.level, p.iteration) == (stop.level, stop.iteration):
+            raise KeyboardInterrupt
+    part = run(random_weights, config, callback=interrupt)
+    folder = workdir.Workdir(tmp_path)
+    folder.save_state(part.state)
+    rest = run(random_weights, config, state=folder.load_state())
+    np.testing.assert_array_equal(rest.image, whole.image)
+    assert rest.iterations + part.iterations == whole.iterations

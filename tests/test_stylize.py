@@ -31,7 +31,7 @@ def test_style_targets_blend_the_grams(tf1, random_weights):
         np.testing.assert_allclose(blended[name], 0.75 * single[0][name] + 0.25 * single[1][name],
                                    rtol=1e-5)
     # The Gram is the numpy Gram of the features.
-    features = stylize._features(random_weights, STYLES[0], ["conv1_1"], "avg", grams=False)
+    features = stylize._features(random_weights, STYLES[0], ["conv1_1"], PaintConfig(), grams=False)
     np.testing.assert_allclose(single[0]["conv1_1"], numpy_gram(features["conv1_1"]), rtol=1e-4)
 
 
