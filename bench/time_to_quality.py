@@ -184,6 +184,11 @@ def measure(args, results, weights, pair, size):
     if classic is None:
         print("%s: no classic run to compare with; run it first" % label)
         return
+    if classic["cpu"] != cpu_model():
+        # Wall times of two CPUs are no speed-up.
+        print("%s: the classic run kept is from another CPU (%s); --rerun to time it here"
+              % (label, classic["cpu"]))
+        return
     name = "/art" + (" " + args.art_flags if args.art_flags else "")
     if "art" in args.methods and (args.rerun or key + name not in runs):
         print("%s: art's defaults %s..." % (label, args.art_flags + " " if args.art_flags else ""),
@@ -233,7 +238,7 @@ def table(results):
         rows.append("| %s | %dx%d | %s, %.4g | %s, %.4g (%+.1f%%), %s | %s | %s |" % (
             pair, w, h, clock(classic["seconds"]), classic["final_loss"], clock(art["seconds"]),
             art["final_loss"], 100 * (art["final_loss"] / classic["final_loss"] - 1),
-            art["precision"], clock(reached) if reached is not None else "not reached",
+            art["precision"][0], clock(reached) if reached is not None else "not reached",
             "%.1fx" % (classic["seconds"] / reached) if reached else "-"))
     return "\n".join(rows)
 

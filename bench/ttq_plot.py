@@ -80,7 +80,7 @@ def panel(draw, box, title, classic, art):
         x, y = at(art["reached_seconds"], classic["final_loss"])
         draw.ellipse([x - 5, y - 5, x + 5, y + 5], outline=COLORS["art"], width=2)
     legend = [("classic: L-BFGS, 500 iterations, float32", "classic"),
-              ("art's defaults (%s)" % art.get("precision", "?"), "art")]
+              ("art's defaults (%s)" % art["precision"][0], "art")]
     for i, (text, name) in enumerate(legend):
         y = top + 10 + 18 * i
         draw.line([(right - 250, y), (right - 226, y)], fill=COLORS[name], width=2)
