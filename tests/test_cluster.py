@@ -85,14 +85,16 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
     assert tile_map.received - received == received == len(tiles) * grams + pixels
     assert tile_map.sent - sent == pixels + grams
 
-    # Targets through the cluster are the local ones, too.
+    # Targets through the cluster are the local ones, too, to float rounding (the
+    # workers run on fewer threads, see ONE_THREAD): within 1e-5 of the largest value.
     local = tiled.LocalTiles(tiled.TileRunner(weights, config))
     try:
+        expected = tiled.content_targets(local, content, tiles)
         for name, value in tiled.content_targets(tile_map, content, tiles).items():
-            np.testing.assert_array_equal(value, tiled.content_targets(local, content, tiles)[name])
+            assert np.abs(value - expected[name]).max() <= 1e-5 * np.abs(expected[name]).max()
         expected = tiled.grams(local, content, tiles)
         for name, value in tiled.grams(tile_map, content, tiles).items():
-            np.testing.assert_allclose(value, expected[name], rtol=1e-6)
+            assert np.abs(value - expected[name]).max() <= 1e-5 * np.abs(expected[name]).max()
     finally:
         local.close()
 
