@@ -87,15 +87,19 @@ class LBFGS:
             alpha = rho * dot(s, q)
             q -= np.float32(alpha) * y
             alphas.append((rho, alpha))
-        if self.s:
-            q *= np.float32(dot(self.s[-1], self.y[-1]) / dot(self.y[-1], self.y[-1]))
-        else:
-            q *= np.float32(self.first_step / max(float(np.max(np.abs(g))), 1e-12))
+        q = self._initial(q)
         for (s, y), (rho, alpha) in zip(zip(self.s, self.y), reversed(alphas)):
             beta = rho * dot(y, q)
             q += np.float32(alpha - beta) * s
         q *= -1
         return q
+
+    def _initial(self, q):
+        """H0 q: the latest pair's curvature scale (Nocedal & Wright, 7.20), or before
+        any pair, the step that moves no coordinate more than `first_step`."""
+        if self.s:
+            return q * np.float32(dot(self.s[-1], self.y[-1]) / dot(self.y[-1], self.y[-1]))
+        return q * np.float32(self.first_step / max(float(np.max(np.abs(q))), 1e-12))
 
     def step(self):
         """One iteration. Returns False when no step lowers the loss (converged).

@@ -39,28 +39,18 @@ def make_lbfgs():
     from art import lbfgs
 
     class Preconditioned(lbfgs.LBFGS):
-        """L-BFGS's two-loop recursion with H0 = gamma P (Nocedal & Wright, 7.2)."""
+        """L-BFGS with H0 = gamma P in its two-loop recursion (Nocedal & Wright, 7.2)."""
         P = None
 
-        def _direction(self, g):
+        def _initial(self, q):
             if self.P is None:
-                return super()._direction(g)
-            dot = lbfgs.dot
-            q, alphas = g.copy(), []
-            for s, y in zip(reversed(self.s), reversed(self.y)):
-                rho = 1.0 / dot(y, s)
-                alpha = rho * dot(s, q)
-                q -= np.float32(alpha) * y
-                alphas.append((rho, alpha))
+                return super()._initial(q)
             if self.s:
-                gamma = dot(self.s[-1], self.y[-1]) / dot(self.y[-1], self.P(self.y[-1]))
-                q = np.float32(gamma) * self.P(q)
-            else:
-                q = self.P(q)
-                q *= np.float32(self.first_step / max(float(np.max(np.abs(q))), 1e-12))
-            for (s, y), (rho, alpha) in zip(zip(self.s, self.y), reversed(alphas)):
-                q += np.float32(alpha - rho * dot(y, q)) * s
-            return -q
+                gamma = lbfgs.dot(self.s[-1], self.y[-1]) / lbfgs.dot(self.y[-1],
+                                                                      self.P(self.y[-1]))
+                return np.float32(gamma) * self.P(q)
+            q = self.P(q)
+            return q * np.float32(self.first_step / max(float(np.max(np.abs(q))), 1e-12))
 
     return Preconditioned
 
