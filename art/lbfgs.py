@@ -122,7 +122,7 @@ class LBFGS:
             history_y.append(y)
             del history_s[:-self.maxcor], history_y[:-self.maxcor]
         self.x, self.f, self.g, self.s, self.y = x, f, g_new, history_s, history_y
-        self.trace = self.trace + [f]
+        self.trace.append(f)
         self.iterations += 1
         return True
 

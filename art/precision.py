@@ -1,9 +1,9 @@
 """The arithmetic of the network's convolutions: float32, or bfloat16 where the CPU
 does it natively.
 
-bfloat16 keeps float32's exponent and 8 bits of mantissa. Measured here (see
-README, Performance): 1.9x faster per evaluation on a CPU with AVX512_BF16, and
-4-7x slower on one without, where it is emulated. The losses and Gram matrices
+bfloat16 keeps float32's exponent and 8 bits of mantissa. Measured (README,
+Performance): 1.9x faster per evaluation on a CPU with AVX512_BF16; emulated on
+CPUs without, 4-7x slower on an AVX2 Intel and 15x on an AVX2 EPYC. The losses and Gram matrices
 stay float32 either way (`art.vgg.build` casts each layer's response back).
 """
 

@@ -22,19 +22,16 @@ import numpy as np
 
 def cpu_info():
     """{'model': /proc/cpuinfo's first 'model name', 'avx512_bf16': bool, 'cpus': int}."""
-    model, flags = "unknown", set()
+    from art import precision
+    model = "unknown"
     try:
         with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key == "model name" and model == "unknown":
-                    model = value.strip()
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), model)
     except OSError:
         pass
-    return {"model": model, "avx512_bf16": "avx512_bf16" in flags, "cpus": os.cpu_count()}
+    return {"model": model, "avx512_bf16": "avx512_bf16" in precision.cpu_flags(),
+            "cpus": os.cpu_count()}
 
 
 def measure_peak(n=4096, repeats=5, warmup=2, seed=0):

@@ -9,7 +9,7 @@
 (a) classic: one piece at the full size, scipy's L-BFGS-B from the content photo,
     500 iterations, float32 (the reference tool's method and default count).
 (b) art: what `scripts/paint.py --size N` does with every other option at its
-    default (coarse-to-fine levels, `--precision auto`, the stopping rule).
+    default (coarse-to-fine levels, `--precision auto`, `--stop-below` at its default).
 
 Both use the same loss weights (PaintConfig's defaults) and the style image scaled
 to the output's long side. Both are judged by one yardstick: the float32 total
@@ -22,7 +22,7 @@ timed run: a few for the curve, and a bisection for the first one at or below
 finished. Wall time counts everything from the targets to the last iteration.
 
 Each run is kept in bench/results/time_to_quality.json as soon as it finishes,
-so the 1024-px classic runs (~50 minutes each here) are not run twice; --rerun
+so the 1024-px classic runs (55-68 minutes each here) are not run twice; --rerun
 runs them again. The final pictures go to bench/results/ttq/ (not kept in git).
 Time it on a quiet machine: anything else running slows one side only.
 """
