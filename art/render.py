@@ -361,7 +361,7 @@ def _optimize(evaluator, level, levels, start, clock, callback, saved, history, 
             callback(Progress(
                 iteration=optimizer.iterations, iterations=level.iterations,
                 evaluations=optimizer.evaluations, losses=dict(latest), elapsed=clock.elapsed,
-                image=lambda: level_image(x), level=level.index + 1, levels=len(levels),
+                image=lambda x=x: level_image(x), level=level.index + 1, levels=len(levels),
                 shape=level.shape, tile=0 if piece is None else piece["tile"] + 1,
                 tiles=len(level.tiles) if level.tiles else 0,
                 left=clock.left(level, index, optimizer.iterations), state=state))

@@ -111,11 +111,11 @@ def tile_times_child(args, weights, config):
         targets = {name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])
                    for name in config.content_layers}
 
-        def both():
+        def both(tile=tile, crop=crop, targets=targets):
             runner.gram_partials(tile, crop)
             runner.backward(tile, crop, grams, targets, scales)
         times.append(median_time(both, max(1, args.repeats // 2))[0])
-        forward.append(median_time(lambda: runner.gram_partials(tile, crop),
+        forward.append(median_time(lambda tile=tile, crop=crop: runner.gram_partials(tile, crop),
                                    max(1, args.repeats // 2))[0])
     print(json.dumps({"tile": times, "forward": forward}))
 
@@ -226,7 +226,7 @@ def main():
                 # The same bytes through Dask, with no work: the transfer part.
                 shared = tile_map.share(crops)
                 try:
-                    def moves():
+                    def moves(shared=shared, tile_map=tile_map):
                         shared.futures = None
                         tile_map._map(noop_partials, tiles, [shared])
                         tile_map._map(noop_backward, tiles, [shared], common=(grams, {}))

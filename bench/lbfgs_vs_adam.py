@@ -223,7 +223,8 @@ def main():
         "beats" if summary["lbfgs_beats_adam_best"] else "does NOT beat", lbfgs["final_loss"],
         adam["final_loss"], summary["adam_best_over_lbfgs"], lbfgs["evaluations"], adam["evaluations"]))
     if lbfgs_at_adam_work is not None:
-        print("L-BFGS's reported loss after <= %d evaluations: %.5g" % (adam["evaluations"], lbfgs_at_adam_work))
+        print("L-BFGS's reported loss after <= %d evaluations: %.5g"
+              % (adam["evaluations"], lbfgs_at_adam_work))
 
     record = {"date": common.now(), "cpu": peak.cpu_info(), "size": [w, h],
               "content": args.content, "style": args.style, "weights": args.weights,

@@ -78,7 +78,8 @@ def main():
             start, _ = paint([dataclasses.replace(lv, index=0)], start, mode)
             results[mode][lv.index] = start
 
-    report = {"date": common.now(), "content": args.content, "iterations": args.iterations, "style": args.style,
+    report = {"date": common.now(), "content": args.content, "iterations": args.iterations,
+              "style": args.style,
               "size": [shape[1], shape[0]], "tiles": args.tiles,
               "levels": [{"size": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
                           "tiles": len(lv.tiles or ())} for lv in levels],

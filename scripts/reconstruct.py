@@ -109,7 +109,7 @@ def main():
         from art import animate
         recorder = animate.Recorder(config.animate, every=config.every, inputs=inputs)
     work = []   # (kind, image, panel, PaintConfig)
-    for kind, path, image, panels in rows:
+    for kind, _, image, panels in rows:
         for panel in panels:
             paint_config = sheet.panel_config(panel, config.iterations, config.seed, config.pooling)
             try:

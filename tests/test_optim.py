@@ -46,15 +46,15 @@ def test_lbfgs_respects_bounds(tf, tf1):
 def test_callbacks_and_counts(tf, tf1):
     _, s, x, loss, opt = make(tf, tf1, "lbfgs", [-1.2, 1.0], maxiter=15)
     losses, steps = [], []
-    opt.minimize(s, fetches=[loss, x], loss_callback=lambda l, xv: losses.append((l, xv.copy())),
+    opt.minimize(s, fetches=[loss, x], loss_callback=lambda value, xv: losses.append((value, xv.copy())),
                  step_callback=steps.append)
     assert opt.iterations == len(steps) == 15
     # A line search may take several evaluations per iteration.
     assert opt.evaluations == len(losses) >= opt.iterations
     # The fetches are evaluated at the point being tried: the loss matches numpy.
-    for l, xv in losses:
+    for value, xv in losses:
         ref = 100 * (xv[1] - xv[0] ** 2) ** 2 + (1 - xv[0]) ** 2
-        assert l == pytest.approx(ref, rel=1e-4)
+        assert value == pytest.approx(ref, rel=1e-4)
     # On return the variable holds the last iterate.
     np.testing.assert_allclose(s.run(x), steps[-1], rtol=1e-6)
 

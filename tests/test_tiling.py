@@ -15,7 +15,7 @@ def field_by_index_mapping(name):
     the input: a 3x3 SAME conv's output i reads inputs i-1..i+1, a 2x2 pool's output i
     reads 2i, 2i+1. An independent route to what `tiling.reach` derives forwards."""
     lo = hi = 0
-    for other, channels in reversed(layers.TABLE[:layers.NAMES.index(name) + 1]):
+    for _, channels in reversed(layers.TABLE[:layers.NAMES.index(name) + 1]):
         lo, hi = (2 * lo, 2 * hi + 1) if channels is None else (lo - 1, hi + 1)
     return hi - lo + 1, -lo
 
