@@ -7,7 +7,11 @@ setup(
                 "for print-size pictures",
     packages=find_packages(include=["art", "art.*"]),
     python_requires=">=3.10",
-    install_requires=["numpy", "scipy", "pillow", "imageio", "h5py"],
+    # Open lower bounds, so that art installs beside other packages (Pillow 9.1
+    # brought Image.Resampling, which art uses). No upper bounds: no break is known
+    # that the code has not been fixed for. The versions the tests last passed
+    # with are pinned in constraints.txt, which both README commands use.
+    install_requires=["numpy>=1.23", "scipy>=1.10", "pillow>=9.1", "imageio>=2.20", "h5py>=3.8"],
     extras_require={
         # TensorFlow comes as an extra so CPU-only machines get the smaller
         # wheel and GPU machines the CUDA one; both provide `import tensorflow`.
@@ -15,6 +19,7 @@ setup(
         "gpu": ["tensorflow[and-cuda]>=2.16"],
         # Tiles on a Dask cluster (--cluster, --workers); nothing else imports it.
         "cluster": ["dask[distributed]>=2024.1"],
-        "test": ["pytest", "dask[distributed]>=2024.1"],
+        # ruff is the linter .ci/run runs; its rules are in ruff.toml.
+        "test": ["pytest>=7", "ruff>=0.5", "dask[distributed]>=2024.1"],
     },
 )

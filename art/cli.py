@@ -98,10 +98,11 @@ def format_seconds(seconds):
         else "%d:%02d" % (seconds // 60, seconds % 60)
 
 
-def run_main(main):
-    """Call main(); an ArtError becomes 'error: ...' on stderr and exit status 2, Ctrl-C 130."""
+def run_main(main, argv=None):
+    """Call main(argv) (None: the command line's arguments) and exit with its status; an
+    ArtError becomes 'error: ...' on stderr and exit status 2, Ctrl-C 130."""
     try:
-        status = main()
+        status = main(argv)
     except ArtError as e:
         print("error: %s" % e, file=sys.stderr)
         status = 2

@@ -128,6 +128,10 @@ def memory_need(levels):
 def choose_tile_size(shape, config, available):
     """The largest tiles (of 2048, 1536, 1024, 768, 512 px a side) with which a render of
     `shape` fits in `available` bytes; None if even the smallest do not."""
+    # The picture's own vectors are needed whatever the tiles: a picture too large for
+    # them is refused without cutting it into (for 100000x100000 px) ~100k tiles first.
+    if FIXED_BYTES + PICTURE_BYTES_PER_PIXEL * shape[0] * shape[1] > available:
+        return None
     for size in (2048, 1536, 1024, 768, 512):
         if size >= max(shape):
             continue

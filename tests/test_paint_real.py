@@ -1,12 +1,14 @@
 """One end-to-end run on the real weights and real images."""
 
 import numpy as np
+import pytest
 
 from art import images, weights
 from art.config import PaintConfig
 from conftest import shared_image
 
 
+@pytest.mark.slow
 def test_real_painting_takes_the_style_and_keeps_the_content(tf1, real_weights_path):
     from art import stylize
     w = weights.load(real_weights_path)

@@ -90,6 +90,7 @@ def evaluation(weights, cfg, image):
         return evaluator.evaluate(image)
 
 
+@pytest.mark.slow
 def test_bfloat16_loss_and_gradient_are_close_to_float32(tf1, random_weights):
     x = np.random.default_rng(1).uniform(0, 255, CONTENT.shape).astype(np.float32)
     loss32, grad32, terms32 = evaluation(random_weights, config(precision="float32"), x)
@@ -102,6 +103,7 @@ def test_bfloat16_loss_and_gradient_are_close_to_float32(tf1, random_weights):
     assert cosine > GRADIENT_COSINE
 
 
+@pytest.mark.slow
 def test_bfloat16_paints_as_well_as_float32(tf1, random_weights):
     """Painted in each precision, both results judged by the float32 loss."""
     from art import stylize
@@ -117,11 +119,20 @@ def test_bfloat16_paints_as_well_as_float32(tf1, random_weights):
 
 
 def test_the_choice_goes_into_the_render(tf1, random_weights, monkeypatch, real_rule):
-    """'auto' is resolved when the graph is built: patched to no bfloat16, it paints
-    exactly what float32 paints."""
+    """'auto' is resolved when the graph is built: on a CPU without native bfloat16 it
+    paints exactly what float32 paints, on one with it exactly what bfloat16 paints."""
     from art import stylize
+
+    def painted(precision_name):
+        # Two shallow layers: emulated bfloat16 is slow, and the choice shows at any depth.
+        return stylize.paint(random_weights, CONTENT, [STYLE], config(
+            iterations=2, precision=precision_name, style_layers={"conv1_1": 1.0},
+            content_layers={"conv1_2": 1.0})).image
+
     monkeypatch.setattr(precision, "cpu_flags", lambda: set())
-    auto = stylize.paint(random_weights, CONTENT, [STYLE], config(iterations=5, precision="auto"))
-    plain = stylize.paint(random_weights, CONTENT, [STYLE], config(iterations=5,
-                                                                     precision="float32"))
-    np.testing.assert_array_equal(auto.image, plain.image)
+    without = painted("auto")
+    np.testing.assert_array_equal(without, painted("float32"))
+    monkeypatch.setattr(precision, "cpu_flags", lambda: {"avx2", "avx512_bf16"})
+    native = painted("auto")
+    np.testing.assert_array_equal(native, painted("bfloat16"))
+    assert not np.array_equal(native, without)

@@ -1,9 +1,7 @@
 """Per-layer reconstructions: panel planning, the engine runs, the sheet, and the script."""
 
-import importlib.util
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -11,7 +9,7 @@ import pytest
 
 from art import sheet
 from art.errors import ArtError
-from conftest import ROOT, make_random_weights
+from conftest import ROOT, load_script, make_random_weights, run_script
 
 SCRIPT = os.path.join(ROOT, "scripts", "reconstruct.py")
 rng = np.random.default_rng(1)
@@ -98,6 +96,7 @@ def test_the_graph_stops_at_the_deepest_layer_asked_for(tf1):
     assert count_convs(tf1, content, CONTENT) == 2
 
 
+@pytest.mark.slow
 def test_each_panel_lowers_its_own_loss_from_noise(tf1, random_weights):
     from art import stylize
     for kind, image in (("style", STYLE), ("content", CONTENT)):
@@ -114,6 +113,7 @@ def test_each_panel_lowers_its_own_loss_from_noise(tf1, random_weights):
             assert after["total"] < before["total"] / 10, (panel.name, before["total"], after["total"])
 
 
+@pytest.mark.slow
 def test_same_seed_same_sheet(tf1, random_weights):
     panels = [("style", STYLE, p) for p in sheet.parse_panels("conv1_1;conv1_1,conv2_1", "style")] + \
         [("content", CONTENT, sheet.parse_panels("conv2_2", "content")[0])]
@@ -166,10 +166,6 @@ def weights_file(tmp_path_factory):
     return path
 
 
-def run(*args):
-    return subprocess.run([sys.executable, SCRIPT] + list(args), capture_output=True, text=True,
-                          timeout=120)
-
 
 @pytest.mark.parametrize("args, message", [
     (["--layers", "conv1_1;conv6_1"], "unknown layer 'conv6_1'.*valid: conv1_1"),
@@ -178,7 +174,7 @@ def run(*args):
     (["--animate", "{tmp}/run.mp4"], "ffmpeg"),
     (["--iterations", "0"], "at least 1"),
 ])
-def test_bad_input_is_one_line_and_writes_nothing(tmp_path, weights_file, args, message):
+def test_bad_input_is_one_line_and_writes_nothing(tmp_path, weights_file, args, message, capsys):
     from conftest import shared_image
     style = shared_image("starry_night.jpg")
     blocker = tmp_path / "file"
@@ -187,25 +183,19 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, weights_file, args, 
     out = tmp_path / "out"
     if "--out-dir" not in args:
         args += ["--out-dir", str(out)]
-    proc = run("--style", style, "--weights", weights_file, *args)
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stdout == "" and proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: ")
-    assert re.search(message, proc.stderr), proc.stderr
+    code, out, err = run_script("reconstruct", ["--style", style, "--weights", weights_file, *args],
+                                capsys)
+    assert code == 2, err
+    assert out == "" and err.count("\n") == 1 and err.startswith("error: ")
+    assert re.search(message, err), err
     assert sorted(os.listdir(tmp_path)) == ["file"]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("reconstruct_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_script_writes_panels_sheet_and_animation_and_survives_ctrl_c(
         tf1, tmp_path, weights_file, monkeypatch, capsys):
     from art import images
     from conftest import shared_image
-    script = load_script()
+    script = load_script("reconstruct")
     real = sheet.reconstruct
     calls = []
 

@@ -121,7 +121,7 @@ def test_whole_evaluator_matches_the_graph(tf1, random_weights):
     assert loss == pytest.approx(reference["total"], rel=1e-5)
     assert terms["style"] == pytest.approx(reference["style"], rel=1e-5)
     assert grad.shape == x.shape
-    assert slope == pytest.approx(grad[5, 7, 1], rel=0.05, abs=1e-3 * np.abs(grad).max())
+    assert slope == pytest.approx(grad[5, 7, 1], rel=0.05, abs=1e-3 * float(np.abs(grad).max()))
 
 
 def test_tiling_settings_are_checked():

@@ -72,23 +72,25 @@ def names(config):
     return list(config.content_layers) + list(config.style_layers)
 
 
+SLOW = pytest.mark.slow
 CASES = [
     # Tiny odd sizes reaching conv5_1: the default margin (80 px) clips at the border.
-    ("67x93 deep, 2 tiles", DEEP, "avg", (67, 93), dict(n_tiles=2)),
-    ("67x93 deep, 4 tiles", DEEP, "max", (67, 93), dict(n_tiles=4)),
-    ("67x93 deep, 6 tiles", DEEP, "avg", (67, 93), dict(n_tiles=6)),
+    pytest.param(DEEP, "avg", (67, 93), dict(n_tiles=2), id="67x93 deep, 2 tiles", marks=SLOW),
+    pytest.param(DEEP, "max", (67, 93), dict(n_tiles=4), id="67x93 deep, 4 tiles", marks=SLOW),
+    pytest.param(DEEP, "avg", (67, 93), dict(n_tiles=6), id="67x93 deep, 6 tiles", marks=SLOW),
     # A strip whose middle tile's outer box stops 80 px short of both ends: conv5_1 margins
     # that do not reach the border.
-    ("32x272 deep, 3 tiles", DEEP, "avg", (32, 272), dict(n_tiles=3)),
-    ("32x272 deep, 3 tiles, max", DEEP, "max", (32, 272), dict(n_tiles=3)),
+    pytest.param(DEEP, "avg", (32, 272), dict(n_tiles=3), id="32x272 deep, 3 tiles", marks=SLOW),
+    pytest.param(DEEP, "max", (32, 272), dict(n_tiles=3), id="32x272 deep, 3 tiles, max",
+                 marks=SLOW),
     # 12 tiles of inner ~64 px, margin 48 against layers up to conv3_1.
-    ("160x224 shallow", SHALLOW, "max", (160, 224), dict(tile_size=64, margin=48)),
-    ("165x227 shallow, odd", SHALLOW, "avg", (165, 227), dict(n_tiles=6, margin=32)),
+    pytest.param(SHALLOW, "max", (160, 224), dict(tile_size=64, margin=48), id="160x224 shallow"),
+    pytest.param(SHALLOW, "avg", (165, 227), dict(n_tiles=6, margin=32),
+                 id="165x227 shallow, odd"),
 ]
 
 
-@pytest.mark.parametrize("layers, pooling, shape, kw", [c[1:] for c in CASES],
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("layers, pooling, shape, kw", CASES)
 def test_tiled_equals_untiled(tf1, random_weights, layers, pooling, shape, kw):
     config = config_of(layers, pooling)
     tiles = tiling.tiles_for(shape, names=names(config), **kw)
@@ -106,6 +108,7 @@ def test_cases_include_margins_inside_the_picture():
         assert inside
 
 
+@pytest.mark.slow
 def test_style_only_and_content_only(tf1, random_weights):
     for kw in (dict(content_layers={}), dict(style_layers={})):
         config = config_of(DEEP, **kw)
@@ -114,6 +117,7 @@ def test_style_only_and_content_only(tf1, random_weights):
         assert loss_error < LOSS_TOL and term_error < LOSS_TOL and grad_error < GRAD_TOL
 
 
+@pytest.mark.slow
 def test_a_short_margin_is_refused_and_would_not_be_exact(tf1, random_weights):
     """The test above can fail: 16 px less margin than conv5_1's reach is measurably off."""
     from art import tiled
@@ -158,6 +162,7 @@ def test_wrong_image_size_is_refused(tf1, random_weights):
             ev.evaluate(image[:, :40])
 
 
+@pytest.mark.slow
 def test_real_weights(tf1, real_weights_path):
     from art import weights
     w = weights.load(real_weights_path)

