@@ -223,7 +223,7 @@ def test_a_render_is_resumed_to_the_same_picture(files, paint, tmp_path):
     an uninterrupted run; a changed setting or a fresh start into the folder is refused."""
     base = ["--content", str(files / "content.png"), "--style", str(files / "style.png"),
             "--weights", str(files / "random.npz"), "--size", "96", "--schedule", "3,12",
-            "--tile-size", "48", "--init", "noise", "--print-every", "1",
+            "--tile-size", "48", "--init", "noise", "--print-every", "1", "--iterations", "2",
             "--style-layers", "conv1_1,conv2_1", "--content-layers", "conv2_2"]
     work = tmp_path / "work"
     code, err = run_until(base + ["--out", str(tmp_path / "cut.png"), "--workdir", str(work)],
