@@ -10,7 +10,7 @@ import math
 import os
 import re
 
-from art import layers, precision, tiling
+from art import layers, optim, precision
 from art.errors import ArtError
 
 
@@ -91,7 +91,8 @@ class PaintConfig:
                                "fraction of itself per iteration, on average over the last 10 "
                                "(L-BFGS; 0: run every iteration the schedule gives)",
                                metavar="REL")
-    optimizer: str = option("lbfgs", "L-BFGS-B (scipy) or Adam", choices=("lbfgs", "adam"))
+    optimizer: str = option("lbfgs", "L-BFGS (float32, with the projected steps of L-BFGS-B) or "
+                            "Adam; either paints every level, tiled or not", choices=("lbfgs", "adam"))
     learning_rate: float = option(8.0, "Adam's step size, in pixel units (0-255)")
     content_weight: float = option(1.0, "weight of the content term")
     style_weight: float = option(3e-3, "weight of the style term")
@@ -145,15 +146,10 @@ class PaintConfig:
                           "fetched on first use)", metavar="PATH")
     report: str = option(None, "write a JSON report of the run to this path", metavar="PATH")
 
-    def check(self, shape=None):
-        """Refuse settings that cannot work, before any expensive work starts.
-
-        Args:
-          shape: (height, width) of the output, if known.
-
-        Returns:
-          With a shape and tiling asked for, the tiles (`art.tiling.Tile`); else None.
-        """
+    def check(self):
+        """Refuse settings that cannot work, before any expensive work starts; each error
+        names the bad value and what would be valid. The picture's size is checked by
+        `check_size`, its tiles by `art.levels.plan`."""
         if self.iterations < 1:
             raise ArtError("--iterations must be at least 1, got %d" % self.iterations)
         if self.schedule is not None and (not self.schedule or min(self.schedule) < 1):
@@ -199,34 +195,22 @@ class PaintConfig:
                 and len(self.style_blend) != len(self.style):
             raise ArtError("--style-blend has %d weights for %d style images; give one per style"
                            % (len(self.style_blend), len(self.style)))
-        if self.optimizer not in ("lbfgs", "adam"):
-            raise ArtError("unknown optimizer %r; valid: lbfgs, adam" % self.optimizer)
+        if self.optimizer not in optim.CHOICES:
+            raise ArtError("unknown --optimizer %r; valid: %s" % (self.optimizer,
+                                                                ", ".join(optim.CHOICES)))
         if self.tiles < 0 or self.tile_size < 0:
             raise ArtError("--tiles and --tile-size must be >= 0, got %d and %d"
                            % (self.tiles, self.tile_size))
         if self.tiles and self.tile_size:
             raise ArtError("give --tiles or --tile-size, not both")
-        if (self.tiles or self.tile_size or self.schedule and len(self.schedule) > 1
-                or self.workdir or self.resume) and self.optimizer != "lbfgs":
-            raise ArtError("tiled, coarse-to-fine and resumable renders run with --optimizer "
-                           "lbfgs, not %s" % self.optimizer)
-        if shape is not None:
-            need = layers.min_size(names)
-            if min(shape) < need:
-                raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px "
-                               "on each side" % (shape[1], shape[0], layers.deepest(names), need))
-            if self.tiles or self.tile_size:
-                tiles = tiling.tiles_for(shape, n_tiles=self.tiles or None,
-                                         tile_size=self.tile_size or None, names=names)
-                margin = tiling.required_margin(names)
-                side = min(min(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in tiles)
-                if len(tiles) > 1 and side < margin:
-                    raise ArtError("tiles of %d px are narrower than the %d-px margin layer %s "
-                                   "needs around each; every evaluation would be mostly margin. "
-                                   "Use fewer --tiles or a --tile-size of at least %d"
-                                   % (side, margin, layers.deepest(names), margin))
-                return tiles
-        return None
+
+    def check_size(self, shape):
+        """Refuse a picture of `shape` (height, width) too small for the deepest layer."""
+        names = list(self.content_layers) + list(self.style_layers)
+        need = layers.min_size(names)
+        if min(shape) < need:
+            raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px "
+                           "on each side" % (shape[1], shape[0], layers.deepest(names), need))
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -55,6 +55,17 @@ def find_weights(path=None):
     return DEFAULT_WEIGHTS
 
 
+def ensure_weights(path=None, say=None):
+    """`find_weights(path)`, fetching the default weights first when `path` is None and
+    `vgg/` has none: what the entry points do on first use. `say` gets progress lines."""
+    say = say or (lambda line: None)
+    if path is None and not os.path.exists(DEFAULT_WEIGHTS):
+        say("no VGG19 weights in %s: fetching the default..." % os.path.dirname(DEFAULT_WEIGHTS))
+        fetch_default(DEFAULT_WEIGHTS, progress=say)
+        say("wrote %s" % DEFAULT_WEIGHTS)
+    return find_weights(path)
+
+
 def record_path(dest_path):
     """Where the provenance record of `dest_path` is written."""
     return os.fspath(dest_path) + ".source.json"

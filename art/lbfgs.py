@@ -1,11 +1,11 @@
 """L-BFGS in float32 with its whole state in numpy arrays: small enough for print
 sizes, and resumable exactly.
 
-scipy's L-BFGS-B (`art.optim.LBFGS`) keeps every vector in float64: at 8K
-(7680x4320x3 values) its history alone is ~16 GB. Here the history is float32,
-half that, and the state (iterate, gradient, history) is plain arrays, so a
-render can be checkpointed after any iteration and continued to the same
-result.
+scipy's L-BFGS-B keeps every vector in float64: at 8K (7680x4320x3 values) its
+history alone is ~16 GB. Here the history is float32, half that, and the state
+(iterate, gradient, history) is plain arrays, so a render can be checkpointed
+after any iteration and continued to the same result. Measured against scipy's
+on the same picture and iterations: bench/lbfgs32.py.
 
 The method is L-BFGS (Nocedal & Wright, Alg. 7.4 and 7.5) with two changes for
 a box-bounded picture: the step is projected onto the bounds, and coordinates
@@ -16,7 +16,7 @@ which L-BFGS's scaling makes the right size almost always.
 
 import numpy as np
 
-from art.optim import NonFiniteLoss, stalled
+from art.optim import PIXEL_BOUNDS, Optimizer
 
 # Dot products of float32 vectors of ~10^8 values, summed in float64 a chunk at
 # a time: float32 accumulation would lose ~4 digits at print size.
@@ -30,45 +30,32 @@ def dot(a, b):
                for i in range(0, a.size, CHUNK))
 
 
-class LBFGS:
-    """Minimise `fun(x) -> (loss, gradient)` over float32 vectors within bounds.
+class LBFGS(Optimizer):
+    """L-BFGS over float32 vectors within bounds (see `art.optim.Optimizer` for
+    `minimize`, `maxiter`, `bounds` and `stop_below`).
 
     Args:
-      fun: the objective; x and the gradient are flat float32 vectors.
       maxcor: history length; each entry costs 2 float32 vectors the size of x.
-      bounds: (low, high) scalars.
       first_step: largest change of any coordinate in the first iteration,
         before there is any curvature to scale the step with.
 
     Attributes:
       iterations, evaluations: counted apart, as in `art.optim`.
-      x: the last finished iterate.
+      x, f, g: the last finished iterate, its loss and gradient.
+      s, y: the history.
       trace: the loss at the start and after each iteration (for `stalled`).
     """
 
-    def __init__(self, fun, maxcor=10, bounds=(0.0, 255.0), first_step=8.0):
-        self.fun = fun
+    def __init__(self, maxiter, maxcor=10, bounds=PIXEL_BOUNDS, first_step=8.0, stop_below=0.0):
+        super().__init__(maxiter, bounds, stop_below)
         self.maxcor = maxcor
-        self.low, self.high = bounds
         self.first_step = first_step
-        self.iterations = 0
-        self.evaluations = 0
-        self.x = self.g = None
-        self.f = None
+        self.g = None
         self.s, self.y = [], []
-        self.trace = []
 
-    def _evaluate(self, x):
-        f, g = self.fun(x)
-        self.evaluations += 1
-        g = np.asarray(g, np.float32).ravel()
-        if not (np.isfinite(f) and np.all(np.isfinite(g))):
-            raise NonFiniteLoss("the loss became %s at evaluation %d" % (f, self.evaluations))
-        return float(f), g
-
-    def start(self, x0):
-        """Begin at `x0` (clipped to the bounds): one evaluation."""
-        self.x = np.clip(np.asarray(x0, np.float32).ravel(), self.low, self.high)
+    def _start(self, x0):
+        """Begin at `x0`: one evaluation."""
+        self.x = x0
         self.f, self.g = self._evaluate(self.x)
         self.s, self.y = [], []
         self.trace = [self.f]
@@ -101,7 +88,7 @@ class LBFGS:
             return q * np.float32(dot(self.s[-1], self.y[-1]) / dot(self.y[-1], self.y[-1]))
         return q * np.float32(self.first_step / max(float(np.max(np.abs(q))), 1e-12))
 
-    def step(self):
+    def _step(self):
         """One iteration. Returns False when no step lowers the loss (converged).
 
         The state changes only when the iteration is complete, so an
@@ -125,10 +112,6 @@ class LBFGS:
         self.trace.append(f)
         self.iterations += 1
         return True
-
-    def stalled(self, tolerance):
-        """True when the loss has stopped falling by `tolerance` per iteration (`art.optim.stalled`)."""
-        return stalled(self.trace, tolerance)
 
     def _search(self, history_s, history_y):
         """Backtrack along the direction of this history; (x, f, g, history) or None."""

@@ -74,6 +74,23 @@ def level_shapes(shape, count):
     return [(max(1, round(h / 2 ** k)), max(1, round(w / 2 ** k))) for k in range(count - 1, -1, -1)]
 
 
+def asked_tiles(config, shape):
+    """The tiles `config.tiles` or `config.tile_size` cut a picture of `shape` into, or None;
+    refused when they are narrower than the margin the layers need around each."""
+    if not (config.tiles or config.tile_size):
+        return None
+    names = list(config.content_layers) + list(config.style_layers)
+    tiles = tiling.tiles_for(shape, n_tiles=config.tiles or None,
+                             tile_size=config.tile_size or None, names=names)
+    margin = tiling.required_margin(names)
+    side = min(min(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in tiles)
+    if len(tiles) > 1 and side < margin:
+        raise ArtError("tiles of %d px are narrower than the %d-px margin layer %s needs around "
+                       "each; every evaluation would be mostly margin. Use fewer --tiles or a "
+                       "--tile-size of at least %d" % (side, margin, layers.deepest(names), margin))
+    return tiles
+
+
 def plan(shape, config, tile_size=None):
     """The levels of a render of `shape` (height, width) with `config`.
 
@@ -87,7 +104,8 @@ def plan(shape, config, tile_size=None):
       list of `Level`, coarsest first.
     """
     names = list(config.content_layers) + list(config.style_layers)
-    final_tiles = config.check(shape)
+    config.check_size(shape)
+    final_tiles = asked_tiles(config, shape)
     if final_tiles is None and tile_size:
         final_tiles = tiling.tiles_for(shape, tile_size=tile_size, names=names)
     schedule = config.schedule or default_schedule(config.iterations, level_count(shape, names))
@@ -109,6 +127,11 @@ def plan(shape, config, tile_size=None):
         levels.append(Level(k, tuple(level_shape), iterations,
                             tuple(tiles) if tiles and len(tiles) > 1 else None))
     return levels
+
+
+def one_piece(shape, iterations):
+    """The plan of a picture painted whole at `shape`, in one level (a reconstruction)."""
+    return [Level(0, (int(shape[0]), int(shape[1])), int(iterations))]
 
 
 def tile_size(levels):

@@ -24,24 +24,31 @@ import time
 
 import numpy as np
 
-from art import images, layers, lbfgs, stylize, tiled, tiling
-from art.levels import MAXCOR, piece_work, tile_size
+from art import images, layers, optim, stylize, tiled, tiling
+from art.levels import piece_work, tile_size
 from art.errors import ArtError, Stopped
 from art.optim import NonFiniteLoss
 
 @dataclasses.dataclass
-class Progress(stylize.Progress):
-    """A `stylize.Progress` with the render's place: level, tile and the time left
-    for the whole render.
-
-    `state()` is everything needed to continue from here (see `render`)."""
+class Progress:
+    """One finished iteration, as handed to the callback."""
+    iteration: int           # of this level (or independent tile)
+    iterations: int          # the level's
+    evaluations: int
+    losses: dict             # 'total', 'content', 'style', 'tv', and 'style/conv1_1', ...
+    elapsed: float           # seconds of painting so far, the whole render's
+    image: callable          # () -> the level's picture at this iterate, H x W x 3 float32
     level: int = 1
     levels: int = 1
     shape: tuple = None
     tile: int = 0            # independent mode: the tile being painted, from 1; else 0
     tiles: int = 0           # tiles of this level; 0: painted whole
     left: float = None       # seconds left for the whole render, once it can be estimated
-    state: callable = None
+    state: callable = None   # () -> everything needed to continue from here (see `render`)
+
+    @property
+    def seconds_per_iteration(self):
+        return self.elapsed / max(self.iteration, 1)
 
     @property
     def seconds_left(self):
@@ -49,8 +56,16 @@ class Progress(stylize.Progress):
 
 
 @dataclasses.dataclass
-class Result(stylize.Result):
-    state: dict = None       # when interrupted: pass to `render(state=...)` to continue
+class Result:
+    image: np.ndarray        # H x W x 3 float32 RGB 0-255
+    status: str              # 'done', 'interrupted' (Ctrl-C), 'stopped' (the tile work
+                             # stopped: a lost cluster) or 'nonfinite' (last good image kept)
+    message: str
+    iterations: int
+    evaluations: int
+    elapsed: float
+    history: list            # per iteration: the losses dict of `Progress`, and its level
+    state: dict = None       # unless done: pass to `render(state=...)` to continue
 
 
 class _Clock:
@@ -167,15 +182,16 @@ class Targets:
 
 
 def render(weights, content, styles, config, levels, callback=None, on_level=None, init=None,
-           state=None, tile_map=None):
-    """Render `content` in the style of `styles` through `levels`.
+           state=None, tile_map=None, optimizer=None):
+    """Render `content` in the style of `styles` through `levels`: every picture, in one
+    piece (a plan of one level) or a print.
 
     Args:
       weights: `art.weights.VGGWeights`.
       content: H x W x 3 float32 RGB 0-255, any size (resized per level).
       styles: list of style images at any size (scaled per level).
       config: `art.config.PaintConfig`.
-      levels: from `art.levels.plan`.
+      levels: from `art.levels.plan` (or `art.levels.one_piece`).
       callback: called with a `Progress` after every iteration.
       on_level: called as on_level(level, image, state) when a level is finished;
         `state` continues the render from the start of the next level.
@@ -184,6 +200,9 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
         `Result.state`: continue from there.
       tile_map: runs the exact tiles' work: an `art.cluster.ClusterTiles` to paint
         them on a Dask cluster; default here, in this process.
+      optimizer: the strategy: a function of a `Level` that returns the
+        `art.optim.Optimizer` to paint it with. Default: `config.optimizer`'s,
+        for the level's iterations (`art.optim.create`).
 
     Returns:
       `Result` with the final level's image; when interrupted (Ctrl-C), the
@@ -191,9 +210,10 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
       likewise when the tile work stops (`errors.Stopped`: a lost cluster).
     """
     config.check()
-    clock = _Clock(levels, config.tile_mode, float(state["elapsed"]) if state is not None else 0.0)
-    history = []
-    totals = {"iterations": 0, "evaluations": 0}
+    config.check_size(levels[0].shape)
+    run = _Render(weights, config, levels, callback, optimizer or (
+        lambda level: optim.create(config, level.iterations)),
+        float(state["elapsed"]) if state is not None else 0.0)
     if state is not None:
         first, start = int(state["level"]), np.asarray(state["start"], np.float32)
         if first >= len(levels) or start.shape[:2] != levels[first].shape:
@@ -208,161 +228,168 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
             start = stylize.initial_image(config, images.resize(content, shape),
                                           np.random.default_rng(config.seed))
     targets = Targets(weights, config, content, styles, tile_size(levels), tile_map)
-    # What an interruption keeps; each level and each iteration moves it on.
-    current = {"level": levels[first], "image": lambda: start,
-               "state": lambda: _level_state(first, start, clock)}
+    run.keep(levels[first], lambda: start, lambda: _level_state(first, start, run.clock))
     try:
         for level in levels[first:]:
             resumed = state if state is not None and int(state["level"]) == level.index else None
-            image = _paint_level(weights, config, level, levels, start, targets, clock, callback,
-                                 resumed, history, totals, current)
+            image = run.level(level, start, targets, resumed)
             if level.index + 1 < len(levels):
                 start = images.resize(image, levels[level.index + 1].shape)
                 if on_level is not None:
-                    on_level(level, image, _level_state(level.index + 1, start, clock))
+                    on_level(level, image, _level_state(level.index + 1, start, run.clock))
             else:
                 if on_level is not None:
                     on_level(level, image, None)
                 start = image
         status, message = "done", ""
     except KeyboardInterrupt:
-        status, message = "interrupted", "interrupted at level %d/%d" % (
-            current["level"].index + 1, len(levels))
+        status, message = "interrupted", "interrupted"
     except Stopped as e:
-        status, message = "stopped", "%s at level %d/%d" % (e, current["level"].index + 1,
-                                                           len(levels))
+        status, message = "stopped", str(e)
     except NonFiniteLoss as e:
-        status, message = "nonfinite", "%s at level %d/%d" % (e, current["level"].index + 1,
-                                                              len(levels))
+        status, message = "nonfinite", str(e)
     finally:
         targets.close()
-    image = start if status == "done" else current["image"]()
-    return Result(image=image, status=status, message=message, iterations=totals["iterations"],
-                  evaluations=totals["evaluations"], elapsed=clock.elapsed, history=history,
-                  state=None if status == "done" else current["state"]())
+    if status != "done" and len(levels) > 1:
+        message += " at level %d/%d" % (run.current.index + 1, len(levels))
+    return Result(image=start if status == "done" else run.image(), status=status,
+                  message=message, iterations=run.iterations, evaluations=run.evaluations,
+                  elapsed=run.clock.elapsed, history=run.history,
+                  state=None if status == "done" else run.state())
 
 
 def _level_state(index, start, clock, **more):
     return dict(level=np.int64(index), start=start, elapsed=np.float64(clock.elapsed), **more)
 
 
-def _optimizer_state(prefix, optimizer):
-    return {prefix + key: value for key, value in optimizer.state().items()}
-
-
-def _saved_optimizer(state, prefix):
+def _saved_optimizer(state, prefix="opt/"):
     if state is None or prefix + "x" not in state:
         return None
     return {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
 
 
-def _paint_level(weights, config, level, levels, start, targets, clock, callback, state, history,
-                 totals, current):
-    """Paint one level from `start`; returns its image. Keeps `current` pointing at
-    the image and state of the last finished iteration, for an interruption."""
-    current["level"] = level
-    current["image"] = lambda: start
-    current["state"] = lambda: _level_state(level.index, start, clock)
-    style_t = targets.style_at(level.shape)
-    if level.tiles and config.tile_mode == "independent":
-        # Each tile computes its own content targets, on its own crop.
-        content = images.resize(targets.content, level.shape)
-        return _paint_independent(weights, config, level, levels, start, content, style_t, clock,
-                                  callback, state, history, totals, current)
-    content_t = targets.content_at(level.shape)
-    if level.tiles:
-        evaluator = tiled.TiledEvaluator(weights, config, level.shape, content_t, style_t,
-                                         level.tiles, tile_map=targets.tile_map)
-    else:
-        evaluator = stylize.WholeEvaluator(weights, config, level.shape, content_t, style_t)
-    with evaluator:
-        x = _optimize(evaluator, level, levels, start, clock, callback, _saved_optimizer(state, "opt/"),
-                      history, totals, current, piece=None, stop_below=config.stop_below)
-    return x.reshape(level.shape + (3,))
+class _Render:
+    """The loop's own state: the clock, the history and counts, and where an
+    interruption would leave the render (`current`, `image`, `state`)."""
+
+    def __init__(self, weights, config, levels, callback, optimizer, elapsed):
+        self.weights, self.config, self.levels = weights, config, levels
+        self.callback, self.optimizer = callback, optimizer
+        self.clock = _Clock(levels, config.tile_mode, elapsed)
+        self.history = []
+        self.iterations = self.evaluations = 0
+
+    def keep(self, level, image, state):
+        """What an interruption now keeps: the level, and functions of its picture and state."""
+        self.current, self.image, self.state = level, image, state
+
+    def level(self, level, start, targets, state):
+        """Paint one level from `start`; returns its image."""
+        config = self.config
+        self.keep(level, lambda: start, lambda: _level_state(level.index, start, self.clock))
+        style_t = targets.style_at(level.shape)
+        if level.tiles and config.tile_mode == "independent":
+            return self.independent(level, start, images.resize(targets.content, level.shape),
+                                    style_t, state)
+        content_t = targets.content_at(level.shape)
+        if level.tiles:
+            evaluator = tiled.TiledEvaluator(self.weights, config, level.shape, content_t,
+                                             style_t, level.tiles, tile_map=targets.tile_map)
+        else:
+            evaluator = stylize.WholeEvaluator(self.weights, config, level.shape, content_t,
+                                               style_t)
+        with evaluator:
+            x = self.optimize(evaluator, level, start, _saved_optimizer(state))
+        return x.reshape(level.shape + (3,))
+
+    def independent(self, level, start, content, style_t, state):
+        """The classic method: each tile's outer box painted as a picture of its own (its
+        own content targets, the level's style targets), the overlaps feathered."""
+        done = []
+        if state is not None:
+            done = [np.asarray(state["done/%d" % j], np.float32) for j in range(int(state["tile"]))]
+        for j, tile in enumerate(level.tiles):
+            if j < len(done):
+                continue
+            saved = _saved_optimizer(state) if state is not None and j == int(state["tile"]) \
+                else None
+            content_t = stylize.content_targets(self.weights, tiling.crop(content, tile.outer),
+                                                self.config)
+            with stylize.WholeEvaluator(self.weights, self.config, tile.outer_shape, content_t,
+                                        style_t) as evaluator:
+                x = self.optimize(evaluator, level, tiling.crop(start, tile.outer), saved,
+                                  _Piece(j, list(done), start))
+            done.append(x.reshape(tile.outer_shape + (3,)))
+        return feather(level.tiles, done, level.shape)
+
+    def optimize(self, evaluator, level, start, saved, piece=None):
+        """The strategy's optimiser on one picture (a level, or an independent tile of
+        one) from `start`, or from its `saved` state; returns the flat float32 result."""
+        optimizer = self.optimizer(level)
+        if saved is not None:
+            optimizer.restore(saved)
+        index = 0 if piece is None else piece.tile
+        work = piece_work(level, self.clock.mode)[index]
+        level_start = start if piece is None else piece.start
+        latest = {}
+
+        def picture(x):
+            if piece is None:
+                return x.reshape(start.shape)
+            return piece.picture(level, x.reshape(start.shape))
+
+        def state():
+            extra = {"opt/" + k: v for k, v in optimizer.state().items()} \
+                if optimizer.x is not None else {}
+            if piece is not None:
+                extra["tile"] = np.int64(piece.tile)
+                extra.update({"done/%d" % j: crop for j, crop in enumerate(piece.done)})
+            return _level_state(level.index, level_start, self.clock, **extra)
+
+        def loss_callback(loss, terms):
+            latest.update(terms, total=loss)
+
+        def step_callback(x):
+            self.iterations += 1
+            self.evaluations += optimizer.evaluations - counted[0]
+            counted[0] = optimizer.evaluations
+            self.history.append(dict(latest, level=level.index + 1))
+            self.clock.measure(time.perf_counter() - began, optimizer.iterations - done_before,
+                               optimizer.evaluations - evaluations_before, work)
+            if self.callback is not None:
+                self.callback(Progress(
+                    iteration=optimizer.iterations, iterations=level.iterations,
+                    evaluations=optimizer.evaluations, losses=dict(latest),
+                    elapsed=self.clock.elapsed, image=lambda x=x: picture(x),
+                    level=level.index + 1, levels=len(self.levels), shape=level.shape,
+                    tile=0 if piece is None else piece.tile + 1,
+                    tiles=len(level.tiles) if level.tiles else 0,
+                    left=self.clock.left(level, index, optimizer.iterations), state=state))
+
+        self.keep(level, lambda: level_start if optimizer.x is None else picture(optimizer.x),
+                  state)
+        began = time.perf_counter()
+        done_before, evaluations_before = optimizer.iterations, optimizer.evaluations
+        # An iteration's evaluations (and the start's) are counted when it ends.
+        counted = [optimizer.evaluations]
+        try:
+            return optimizer.minimize(evaluator, None if saved is not None else start,
+                                      step_callback=step_callback, loss_callback=loss_callback)
+        finally:
+            self.evaluations += optimizer.evaluations - counted[0]
 
 
-def _paint_independent(weights, config, level, levels, start, content, style_t, clock, callback,
-                       state, history, totals, current):
-    """The classic method: each tile's outer box painted as a picture of its own (its
-    own content targets, the level's style targets), the overlaps feathered."""
-    done = []
-    if state is not None:
-        done = [np.asarray(state["done/%d" % j], np.float32) for j in range(int(state["tile"]))]
-    for j, tile in enumerate(level.tiles):
-        if j < len(done):
-            continue
-        crop = tiling.crop(start, tile.outer)
-        content_crop = tiling.crop(content, tile.outer)
-        saved = _saved_optimizer(state, "opt/") if state is not None and j == int(state["tile"]) \
-            else None
-        piece = dict(tile=j, done=list(done), start=start)
-        with stylize.WholeEvaluator(weights, config, tile.outer_shape,
-                                    stylize.content_targets(weights, content_crop, config),
-                                    style_t) as evaluator:
-            x = _optimize(evaluator, level, levels, crop, clock, callback, saved, history, totals,
-                          current, piece=piece, stop_below=config.stop_below)
-        done.append(x.reshape(tile.outer_shape + (3,)))
-    return feather(level.tiles, done, level.shape)
+class _Piece:
+    """An independent tile being painted: its index, the tiles finished before it, and
+    the level's start."""
 
+    def __init__(self, tile, done, start):
+        self.tile, self.done, self.start = tile, done, start
 
-def _optimize(evaluator, level, levels, start, clock, callback, saved, history, totals, current,
-              piece, stop_below=0.0):
-    """L-BFGS on one picture (a level, or an independent tile of one) for the level's
-    iterations, or fewer when the loss stalls (`stop_below`, see `art.optim.stalled`);
-    returns the flat float32 result."""
-    shape = start.shape
-    latest = {}
-
-    def fun(x):
-        loss, grad, terms = evaluator.evaluate(x.reshape(shape))
-        latest.update(terms, total=loss)
-        return loss, grad
-
-    def level_image(x):
-        if piece is None:
-            return x.reshape(shape)
-        # An independent level so far: the start, with the finished tiles and this one pasted.
-        image = level_start.copy()
-        for tile, crop in zip(level.tiles, piece["done"] + [x.reshape(shape)]):
+    def picture(self, level, crop):
+        """The level so far: the start, with the finished tiles and this one pasted."""
+        image = self.start.copy()
+        for tile, part in zip(level.tiles, self.done + [crop]):
             y0, y1, x0, x1 = tile.inner
-            image[y0:y1, x0:x1] = tiling.crop(crop, tile.inner_in_outer())
+            image[y0:y1, x0:x1] = tiling.crop(part, tile.inner_in_outer())
         return image
-
-    def state():
-        extra = _optimizer_state("opt/", optimizer) if optimizer.x is not None else {}
-        if piece is not None:
-            extra["tile"] = np.int64(piece["tile"])
-            extra.update({"done/%d" % j: crop for j, crop in enumerate(piece["done"])})
-        return _level_state(level.index, level_start, clock, **extra)
-
-    level_start = start if piece is None else piece["start"]
-    index = 0 if piece is None else piece["tile"]
-    work = piece_work(level, clock.mode)[index]
-    optimizer = lbfgs.LBFGS(fun, maxcor=MAXCOR, bounds=stylize.PIXEL_BOUNDS)
-    current["state"] = state
-    if saved is not None:
-        optimizer.restore(saved)
-    else:
-        optimizer.start(start.ravel())
-    current["image"] = lambda: level_image(optimizer.x)
-    began = time.perf_counter()
-    done_before, evaluations_before = optimizer.iterations, optimizer.evaluations
-    while optimizer.iterations < level.iterations and not optimizer.stalled(stop_below):
-        evaluations = optimizer.evaluations
-        if not optimizer.step():
-            break
-        totals["iterations"] += 1
-        totals["evaluations"] += optimizer.evaluations - evaluations
-        history.append(dict(latest, level=level.index + 1))
-        clock.measure(time.perf_counter() - began, optimizer.iterations - done_before,
-                      optimizer.evaluations - evaluations_before, work)
-        if callback is not None:
-            x = optimizer.x
-            callback(Progress(
-                iteration=optimizer.iterations, iterations=level.iterations,
-                evaluations=optimizer.evaluations, losses=dict(latest), elapsed=clock.elapsed,
-                image=lambda x=x: level_image(x), level=level.index + 1, levels=len(levels),
-                shape=level.shape, tile=0 if piece is None else piece["tile"] + 1,
-                tiles=len(level.tiles) if level.tiles else 0,
-                left=clock.left(level, index, optimizer.iterations), state=state))
-    return optimizer.x

@@ -1,13 +1,13 @@
 """What each layer sees: per-layer reconstructions (Gatys et al., Fig. 1) and their contact sheet.
 
-A reconstruction is an ordinary painting (`art.stylize.paint`) with other layer
+A reconstruction is an ordinary painting (`art.render`, in one piece) with other layer
 dicts: a style reconstruction keeps only the style term, on a subset of the
 style layers with equal weights; a content reconstruction keeps only the
 content term, on one layer. Both start from white noise (fixed seed) and run
 L-BFGS, so what comes out is what those layers alone retain of the image.
 
 The panel planning and the sheet drawing are pure Python, numpy and Pillow;
-only `reconstruct` touches TensorFlow (through `art.stylize`, imported late).
+only `reconstruct` touches TensorFlow (through `art.render`, imported late).
 """
 
 import dataclasses
@@ -155,16 +155,17 @@ def reconstruct(weights, image, panel, config, callback=None):
       image: the style image of a style panel, the content photo of a content panel.
       panel: a `Panel`.
       config: from `panel_config(panel, ...)`.
-      callback: handed to `art.stylize.paint`: a `Progress` after every iteration.
+      callback: handed to `art.render.render`: a `Progress` after every iteration.
 
     Returns:
-      `art.stylize.Result` of the run (Ctrl-C ends it early with status 'interrupted').
+      `art.render.Result` of the run (Ctrl-C ends it early with status 'interrupted').
     """
-    from art import stylize
+    from art import levels, render
     # The image is passed as content (the output takes its shape) and as the
     # style; the term the panel does not use has no layers, so the image is
     # never run for it. The white-noise start is drawn from config.seed.
-    return stylize.paint(weights, image, [image], config, callback=callback)
+    return render.render(weights, image, [image], config,
+                         levels.one_piece(image.shape[:2], config.iterations), callback=callback)
 
 
 # Per-iteration time not explained by multiply-adds, in multiply-adds per pixel

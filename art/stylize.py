@@ -1,51 +1,17 @@
-"""Painting one picture: frozen targets, one loss graph, one optimiser run.
+"""The loss of a picture in one piece: frozen targets, the loss graph, its evaluator.
 
-The library computes and never prints: progress goes out as a `Progress`
-record to a callback, and the caller owns the terminal and the files.
+`art.render` paints every picture with these (a picture in one piece is a
+render of one level) or with their tiled counterpart, `art.tiled`.
 """
-
-import dataclasses
-import time
 
 import numpy as np
 import tensorflow as tf
 
-from art import layers, losses, optim, precision, vgg
+from art import layers, losses, precision, vgg
 from art.errors import ArtError
+from art.optim import PIXEL_BOUNDS
 
 tf1 = tf.compat.v1
-
-PIXEL_BOUNDS = (0.0, 255.0)
-
-
-@dataclasses.dataclass
-class Progress:
-    """One finished iteration, as handed to the callback."""
-    iteration: int
-    iterations: int
-    evaluations: int
-    losses: dict          # 'total', 'content', 'style', 'tv', and 'style/conv1_1', ...
-    elapsed: float        # seconds since the optimiser started
-    image: callable       # () -> HxWx3 float32 RGB 0-255 of this iterate; computed on demand
-
-    @property
-    def seconds_per_iteration(self):
-        return self.elapsed / max(self.iteration, 1)
-
-    @property
-    def seconds_left(self):
-        return self.seconds_per_iteration * (self.iterations - self.iteration)
-
-
-@dataclasses.dataclass
-class Result:
-    image: np.ndarray     # HxWx3 float32 RGB 0-255
-    status: str           # 'done', 'interrupted' (Ctrl-C) or 'nonfinite' (last good image kept)
-    message: str
-    iterations: int
-    evaluations: int
-    elapsed: float
-    history: list         # per iteration: the losses dict of `Progress`
 
 
 def new_session(graph, threads=None):
@@ -153,18 +119,32 @@ def evaluate(weights, images, config, content_t, style_t):
 
 
 class WholeEvaluator:
-    """The loss of `build_loss` and its gradient for a whole picture, one session.run
-    each, as numpy: the same interface as `art.tiled.TiledEvaluator`."""
+    """The picture in one piece: an explicit TF1 graph whose one trainable variable is
+    the picture, with the content and style targets frozen in it as numpy constants
+    (`build_loss`). Each evaluation feeds the optimiser's iterate to that variable
+    and returns the loss and `tf.gradients`' gradient from a single session.run.
+
+    It has the interface of `art.tiled.TiledEvaluator`, which computes the same loss
+    and gradient tile by tile.
+    """
 
     def __init__(self, weights, config, shape, content_t, style_t):
         self.shape = (int(shape[0]), int(shape[1]))
+        self.image_shape = self.shape + (3,)
         self.graph = tf.Graph()
         with self.graph.as_default():
-            self.image = tf1.placeholder(tf.float32, (1,) + self.shape + (3,))
+            # A reference variable: it honours a feed (a resource variable would
+            # silently read its stored value instead), so the optimiser's iterate
+            # goes in with the run that evaluates it. Initialised from a placeholder,
+            # so that the picture is not copied into the graph as a constant.
+            initial = tf1.placeholder(tf.float32, (1,) + self.image_shape, name="initial")
+            self.image = tf1.Variable(initial, name="image", use_resource=False)
             total, terms = build_loss(self.image, weights, config, content_t, style_t)
             self.fetches = (total, tf.gradients(total, self.image)[0], terms)
         self.graph.finalize()
         self.session = new_session(self.graph)
+        self.session.run(self.image.initializer,
+                         {initial: np.zeros((1,) + self.image_shape, np.float32)})
 
     def close(self):
         self.session.close()
@@ -177,7 +157,7 @@ class WholeEvaluator:
 
     def evaluate(self, image):
         """(total loss, H x W x 3 float32 gradient, terms) at the H x W x 3 `image`."""
-        image = np.asarray(image, np.float32).reshape(self.shape + (3,))
+        image = np.asarray(image, np.float32).reshape(self.image_shape)
         total, grad, terms = self.session.run(self.fetches, {self.image: image[None]})
         return float(total), grad[0], {k: float(v) for k, v in terms.items()}
 
@@ -189,89 +169,3 @@ def initial_image(config, content, rng):
         # White noise, as in Gatys et al.; uniform over the pixel range.
         return rng.uniform(*PIXEL_BOUNDS, size=content.shape).astype(np.float32)
     raise ArtError("--init %r: expected content, noise or an image path" % config.init)
-
-
-class _Run:
-    """What every painting run shares: the loss history, progress records, the Result."""
-
-    def __init__(self, config, shape, callback):
-        self.config, self.shape, self.callback = config, shape, callback
-        self.history, self.latest = [], {}
-        self.started = time.perf_counter()
-        self.optimizer = None
-
-    def losses(self, terms):
-        self.latest = dict(terms)
-
-    def step(self, x):
-        self.history.append(dict(self.latest))
-        if self.callback is not None:
-            self.callback(Progress(
-                iteration=self.optimizer.iterations, iterations=self.config.iterations,
-                evaluations=self.optimizer.evaluations, losses=dict(self.latest),
-                elapsed=time.perf_counter() - self.started,
-                image=lambda: np.asarray(x, np.float32).reshape(self.shape)))
-
-    def minimize(self, minimize, *args, **kwargs):
-        """Call minimize(); Ctrl-C and a non-finite loss become a status, not an exception."""
-        try:
-            minimize(*args, **kwargs)
-        except KeyboardInterrupt:
-            return "interrupted", "interrupted at iteration %d" % self.optimizer.iterations
-        except optim.NonFiniteLoss as e:
-            return "nonfinite", "%s; kept the image of iteration %d" % (e, self.optimizer.iterations)
-        return "done", ""
-
-    def result(self, image, status, message):
-        return Result(image=image, status=status, message=message,
-                      iterations=self.optimizer.iterations, evaluations=self.optimizer.evaluations,
-                      elapsed=time.perf_counter() - self.started, history=self.history)
-
-
-def paint(weights, content, styles, config, callback=None, init=None):
-    """Paint `content` in the style of `styles`.
-
-    Args:
-      weights: `art.weights.VGGWeights`.
-      content: HxWx3 float32 RGB 0-255, already at the output size.
-      styles: list of HxWx3 float32 RGB 0-255 style images, already scaled.
-      config: `art.config.PaintConfig`, without tiles (see `art.render`).
-      callback: called with a `Progress` after every iteration.
-      init: optional starting image (HxWx3); otherwise from `config.init`.
-
-    Returns:
-      `Result`. Ctrl-C and a non-finite loss end the run early with the last
-      good image, not with an exception.
-    """
-    if config.check(content.shape[:2]):
-        raise ArtError("stylize.paint paints in one piece; tiled pictures go through art.render")
-    content_t = content_targets(weights, content, config)
-    style_t = style_targets(weights, styles, config.style_blend, config)
-    rng = np.random.default_rng(config.seed)
-    start = initial_image(config, content, rng) if init is None else init.astype(np.float32)
-    run = _Run(config, content.shape, callback)
-
-    graph = tf.Graph()
-    with graph.as_default():
-        tf1.set_random_seed(config.seed)
-        # The one trainable variable. A reference variable, because L-BFGS feeds
-        # its value at each evaluation (see art.optim).
-        image_var = tf1.Variable(start[None], name="image", use_resource=False)
-        total, terms = build_loss(image_var, weights, config, content_t, style_t)
-        kwargs = dict(var_list=[image_var], var_to_bounds={image_var: PIXEL_BOUNDS},
-                      maxiter=config.iterations)
-        if config.optimizer == "lbfgs":
-            run.optimizer = optim.ScipyOptimizerInterface(total, stop_below=config.stop_below,
-                                                          **kwargs)
-        else:
-            run.optimizer = optim.AdamInterface(total, learning_rate=config.learning_rate, **kwargs)
-        names = ["total"] + sorted(terms)
-        fetches = [total] + [terms[k] for k in sorted(terms)]
-        with new_session(graph) as session:
-            session.run(image_var.initializer)
-            status, message = run.minimize(
-                run.optimizer.minimize, session, fetches=fetches, step_callback=run.step,
-                loss_callback=lambda *values: run.losses(
-                    {k: float(v) for k, v in zip(names, values)}))
-            image = session.run(image_var)[0]
-    return run.result(image, status, message)

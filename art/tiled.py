@@ -87,7 +87,7 @@ class TileRunner:
             self.boxes = {}
             inner = {}
             for name in self.names:
-                p = tiling.level(name)
+                p = tiling.depth(name)
                 if p not in self.boxes:
                     self.boxes[p] = tf1.placeholder(tf.int32, (4,), name="inner_box%d" % p)
                 inner[name] = _slice(net[name], self.boxes[p])
@@ -121,7 +121,7 @@ class TileRunner:
     def _box_feed(self, tile):
         feed = {}
         for p, placeholder in self.boxes.items():
-            y0, y1, x0, x1 = tile.levels[p]
+            y0, y1, x0, x1 = tile.boxes[p]
             oy, ox = tile.outer[0] >> p, tile.outer[2] >> p
             feed[placeholder] = (y0 - oy, y1 - oy, x0 - ox, x1 - ox)
         return feed
@@ -229,8 +229,8 @@ def content_targets(tile_map, image, tiles):
     for tile, features in zip(tiles, found):
         for name, part in features.items():
             if name not in targets:
-                targets[name] = np.zeros((1, shape[0] >> tiling.level(name),
-                                          shape[1] >> tiling.level(name), part.shape[-1]),
+                targets[name] = np.zeros((1, shape[0] >> tiling.depth(name),
+                                          shape[1] >> tiling.depth(name), part.shape[-1]),
                                          np.float32)
             y0, y1, x0, x1 = tile.at(name)
             targets[name][:, y0:y1, x0:x1] = part
@@ -253,7 +253,7 @@ def grams(tile_map, image, tiles):
 def positions(shape, name):
     """How many positions the layer `name` has on a picture of `shape`: VALID
     pooling rounds each side down at every pooling."""
-    p = tiling.level(name)
+    p = tiling.depth(name)
     return (shape[0] >> p) * (shape[1] >> p)
 
 
@@ -347,6 +347,7 @@ class TiledEvaluator:
     def __init__(self, weights, config, shape, content_t, style_t, tiles, check=True,
                  tile_map=None):
         self.shape = (int(shape[0]), int(shape[1]))
+        self.image_shape = self.shape + (3,)
         self.config = config
         names = list(config.content_layers) + list(config.style_layers)
         if check:

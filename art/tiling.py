@@ -27,10 +27,12 @@ from art.errors import ArtError
 
 # 2**4: VGG19 pools four times. Boxes on this grid line up at every layer.
 GRID = 16
-LEVELS = 1 + sum(1 for _, channels in layers.TABLE if channels is None)
+# A layer's depth is the number of poolings before it (0 to 4): its positions are
+# the picture's pixels divided by 2**depth. ("Level" means a level of a render.)
+DEPTHS = 1 + sum(1 for _, channels in layers.TABLE if channels is None)
 
 
-def level(name):
+def depth(name):
     """The number of 2x2 poolings up to and including the layer `name`."""
     layers.check_names([name])
     pools = 0
@@ -41,7 +43,7 @@ def level(name):
 
 
 def reach(name):
-    """Pixels beyond its own 2**level cell, on each side, that one position of `name` sees.
+    """Pixels beyond its own 2**depth cell, on each side, that one position of `name` sees.
 
     A 3x3 convolution widens the field by one position on each side, i.e. by
     the current jump in pixels; a 2x2 stride-2 pooling widens the cell, not
@@ -60,7 +62,7 @@ def reach(name):
 
 def receptive_field(name):
     """The side, in pixels, of one position's receptive field (conv5_1: 156)."""
-    return 2 ** level(name) + 2 * reach(name)
+    return 2 ** depth(name) + 2 * reach(name)
 
 
 def _round_up(value, step=GRID):
@@ -83,14 +85,14 @@ class Tile:
         the picture exactly once.
       outer: box of the pixels the tile is evaluated on: inner plus the margin,
         clipped at the border; its top-left corner is on the 16-px grid.
-      levels: `levels[p]` is the inner box at the resolution after p poolings,
+      boxes: `boxes[p]` is the inner box at the resolution after p poolings,
         in the whole picture's positions; they cover each layer's positions
         exactly once, too.
     """
     index: tuple
     inner: tuple
     outer: tuple
-    levels: tuple
+    boxes: tuple
 
     @property
     def outer_shape(self):
@@ -99,12 +101,12 @@ class Tile:
 
     def at(self, name):
         """The inner box at the layer `name`, in the whole picture's positions."""
-        return self.levels[level(name)]
+        return self.boxes[depth(name)]
 
     def local(self, name):
         """The inner box at the layer `name`, in the positions of the tile's outer box."""
-        p = level(name)
-        y0, y1, x0, x1 = self.levels[p]
+        p = depth(name)
+        y0, y1, x0, x1 = self.boxes[p]
         # The outer corner is on the 16-px grid, so the shift is exact.
         oy, ox = self.outer[0] >> p, self.outer[2] >> p
         return (y0 - oy, y1 - oy, x0 - ox, x1 - ox)
@@ -226,11 +228,11 @@ def tiles_for(shape, n_tiles=None, tile_size=None, margin=None, names=("conv5_1"
             outer = (max(0, ys[r] - margin), min(h, ys[r + 1] + margin),
                      max(0, xs[c] - margin), min(w, xs[c + 1] + margin))
             tiles.append(Tile(index=(r, c), inner=inner, outer=outer,
-                              levels=tuple(_level_box(inner, (h, w), p) for p in range(LEVELS))))
+                              boxes=tuple(_depth_box(inner, (h, w), p) for p in range(DEPTHS))))
     return tiles
 
 
-def _level_box(box, shape, p):
+def _depth_box(box, shape, p):
     """`box` at the resolution after p poolings; an edge at the border maps to the
     layer's own edge, floor(side / 2**p), since VALID pooling drops the remainder."""
     h, w = shape
@@ -257,7 +259,7 @@ def check(tiles, shape, names):
                     or (box[3] != w and box[3] % GRID):
                 raise ArtError("tile %s: box %s is not on the %d-px grid"
                                % (tile.index, box, GRID))
-        if tuple(tile.levels) != tuple(_level_box(tile.inner, (h, w), p) for p in range(LEVELS)):
+        if tuple(tile.boxes) != tuple(_depth_box(tile.inner, (h, w), p) for p in range(DEPTHS)):
             raise ArtError("tile %s: its per-layer boxes do not match its inner box"
                            % (tile.index,))
         for inside, outside, border in ((y0 - oy0, oy0, 0), (oy1 - y1, oy1, h),

@@ -195,15 +195,12 @@ def main():
                               tile_map=Replay(partials, backward)) as ev:
         driver = median_time(lambda: ev.evaluate(image), args.repeats)[0]
     x0 = image.ravel().copy()
-    quadratic = lbfgs.LBFGS(lambda x: (0.5 * float(np.dot(x, x)), x.copy()), maxcor=plans.MAXCOR,
-                            bounds=stylize.PIXEL_BOUNDS)
-    quadratic.start(x0)
-    steps = []
-    for _ in range(2 * plans.MAXCOR):   # fill the history: a late iteration's full cost
-        began = time.perf_counter()
-        if not quadratic.step():
-            break
-        steps.append(time.perf_counter() - began)
+    # 2 x the history: a late iteration's full cost, once the history is full.
+    quadratic = lbfgs.LBFGS(2 * plans.MAXCOR, maxcor=plans.MAXCOR)
+    marks = [time.perf_counter()]
+    quadratic.minimize(common.Objective(lambda x: (0.5 * float(np.dot(x, x)), x.copy()), x0.size),
+                       x0, step_callback=lambda _: marks.append(time.perf_counter()))
+    steps = [b - a for a, b in zip(marks, marks[1:])]
     optimiser = statistics.median(steps[plans.MAXCOR:]) if len(steps) > plans.MAXCOR \
         else statistics.median(steps)
     report["driver_seconds"] = driver

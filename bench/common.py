@@ -37,3 +37,63 @@ def load_pair(content_path, style_path, size, square=False):
     style = images.load_image(style_path)
     style = images.fit(style, max(shape))
     return content, style
+
+
+class ScipyLBFGSB:
+    """The classic method's optimiser, scipy's L-BFGS-B (float64, Fortran), as a strategy
+    for `art.render.render(optimizer=...)`: art's `art.optim` interface, for benchmarks
+    that compare against it. Not resumable (no `state`), so not in art itself."""
+
+    def __init__(self, maxiter, maxcor=10, bounds=(0.0, 255.0)):
+        self.maxiter, self.maxcor, self.bounds = maxiter, maxcor, bounds
+        self.iterations = self.evaluations = 0
+        self.x = None
+
+    def minimize(self, evaluator, x0, step_callback=None, loss_callback=None):
+        import numpy as np
+        import scipy.optimize
+        shape = tuple(evaluator.image_shape)
+
+        def fun(x):
+            loss, grad, terms = evaluator.evaluate(x.reshape(shape).astype(np.float32))
+            self.evaluations += 1
+            if loss_callback is not None:
+                loss_callback(loss, terms)
+            # scipy's Fortran code works in double precision.
+            return float(loss), np.asarray(grad, np.float64).ravel()
+
+        def callback(xk):
+            self.iterations += 1
+            self.x = xk.astype(np.float32)
+            if step_callback is not None:
+                step_callback(self.x)
+
+        low, high = self.bounds
+        self.x = np.clip(np.asarray(x0, np.float32).ravel(), low, high)
+        scipy.optimize.minimize(
+            fun, self.x.astype(np.float64), jac=True, method="L-BFGS-B", callback=callback,
+            bounds=scipy.optimize.Bounds(np.full(self.x.size, low), np.full(self.x.size, high)),
+            # The iteration count ends the run, not scipy's tolerances (they compare
+            # single iterations, which a style loss's float32 noise trips early).
+            options={"maxiter": self.maxiter, "maxcor": self.maxcor, "ftol": 0.0, "gtol": 0.0,
+                     "maxfun": 20 * self.maxiter})
+        return self.x
+
+
+def paint_one(weights, content, styles, config, **kw):
+    """A picture in one piece at the content's size: the render of a one-level plan."""
+    from art import levels, render
+    return render.render(weights, content, styles, config,
+                         levels.one_piece(content.shape[:2], config.iterations), **kw)
+
+
+class Objective:
+    """An evaluator (`art.optim`'s interface) of a plain function of a vector:
+    fun(x) -> (loss, gradient), for benchmarks of the optimisers alone."""
+
+    def __init__(self, fun, size):
+        self.fun, self.image_shape = fun, (size,)
+
+    def evaluate(self, x):
+        loss, grad = self.fun(x)
+        return loss, grad, {}

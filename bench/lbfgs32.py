@@ -3,16 +3,15 @@
 
     python bench/lbfgs32.py                   # 256 px, 100 iterations, tubingen + starry_night
 
-Both paint the same picture with the default PaintConfig for the same number
-of iterations: scipy's through `art.stylize.paint` (one piece, the default for
-pictures of one level), the float32 one through `art.render.render` with one
-level (what coarse-to-fine and tiled renders use). Each result's total loss is
+Both paint the same picture in one piece with the default PaintConfig for the
+same number of iterations, through the one render loop (`art.render.render`):
+scipy's as the strategy it is given (`common.ScipyLBFGSB`, the classic method's
+optimiser), the float32 one as art paints every picture. Each result's total loss is
 evaluated afresh with one evaluator, so both are judged alike. The losses do
 not depend on the machine's speed. Appends a JSON line to bench/results/lbfgs32.jsonl.
 """
 
 import argparse
-import dataclasses
 import json
 import os
 import time
@@ -29,7 +28,7 @@ def main():
     args = parser.parse_args()
     from art import cli
     cli.quiet_tensorflow()
-    from art import levels, render, stylize, weights as weights_mod
+    from art import stylize, weights as weights_mod
     from art.config import PaintConfig
     weights = weights_mod.load(args.weights)
     content, style = common.load_pair(common.DEFAULT_CONTENT, common.DEFAULT_STYLE, args.size)
@@ -39,11 +38,9 @@ def main():
     rows = {}
     for name in ("scipy L-BFGS-B (float64)", "art.lbfgs (float32)"):
         began = time.perf_counter()
-        if name.startswith("scipy"):
-            result = stylize.paint(weights, content, [style], config)
-        else:
-            plan = levels.plan(content.shape[:2], dataclasses.replace(config, schedule=[args.iterations]))
-            result = render.render(weights, content, [style], config, plan)
+        scipy = name.startswith("scipy")
+        result = common.paint_one(weights, content, [style], config, optimizer=(
+            lambda level: common.ScipyLBFGSB(level.iterations)) if scipy else None)
         with stylize.WholeEvaluator(weights, config, content.shape, content_t, style_t) as ev:
             loss = ev.evaluate(result.image)[0]
         rows[name] = {"final_loss": loss, "iterations": result.iterations,

@@ -4,7 +4,7 @@
     python bench/lbfgs_vs_adam.py                          # 256 px, 100 iterations, rates 1..32
     python bench/lbfgs_vs_adam.py --size 128 --iterations 5 --rates 4 8    # a quick check
 
-Every run is `art.stylize.paint` with the default PaintConfig (weights, layers,
+Every run is a one-piece render (`art.render`) with the default PaintConfig (weights, layers,
 start from the content photo), changing only the optimiser, its learning rate
 and the iteration count. The final loss of each run is the total loss of the
 image it returns, evaluated afresh in one forward pass, so the two optimisers
@@ -53,7 +53,6 @@ def final_loss_fn(weights, config, content, style):
 
 def run_one(weights, content, style, base, optimizer, rate, evaluate):
     import dataclasses
-    from art import stylize
     config = dataclasses.replace(base, optimizer=optimizer,
                                  learning_rate=rate if rate is not None else base.learning_rate)
     curve = []
@@ -64,7 +63,7 @@ def run_one(weights, content, style, base, optimizer, rate, evaluate):
         curve.append((p.iteration, p.evaluations, p.losses["total"]))
 
     started = time.perf_counter()
-    result = stylize.paint(weights, content, [style], config, callback=callback)
+    result = common.paint_one(weights, content, [style], config, callback=callback)
     seconds = time.perf_counter() - started
     final = evaluate(result.image)
     return {"optimizer": optimizer, "learning_rate": rate, "status": result.status,

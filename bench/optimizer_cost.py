@@ -16,6 +16,7 @@ import argparse
 import statistics
 import time
 
+import common
 import numpy as np
 
 
@@ -41,27 +42,23 @@ def timed(fun):
     return wrapped, stamps
 
 
+def per_iteration(optimizer, fun, x0):
+    """Seconds of each iteration of `optimizer` (an `art.optim` interface) on `fun`
+    from `x0`, the objective's own time taken out."""
+    f, own = timed(fun)
+    marks = []
+    optimizer.minimize(common.Objective(f, x0.size), x0,
+                       step_callback=lambda _: marks.append((time.perf_counter(), len(own))))
+    return [(t1 - t0) - sum(own[c0:c1]) for (t0, c0), (t1, c1) in zip(marks, marks[1:])]
+
+
 def art_lbfgs(fun, x0, iterations, maxcor):
     from art import lbfgs
-    f, own = timed(fun)
-    optimizer = lbfgs.LBFGS(f, maxcor=maxcor, bounds=(0.0, 255.0))
-    optimizer.start(x0)
-    per = []
-    while optimizer.iterations < iterations:
-        began, calls = time.perf_counter(), len(own)
-        optimizer.step()
-        per.append(time.perf_counter() - began - sum(own[calls:]))
-    return per
+    return per_iteration(lbfgs.LBFGS(iterations, maxcor=maxcor), fun, x0)
 
 
 def scipy_lbfgs(fun, x0, iterations, maxcor):
-    from art import optim
-    f, own = timed(fun)
-    optimizer = optim.LBFGS(maxiter=iterations, maxcor=maxcor, bounds=(0.0, 255.0))
-    marks = []
-    optimizer.run(f, x0, step_callback=lambda _: marks.append((time.perf_counter(), len(own))))
-    per = [(t1 - t0) - sum(own[c0:c1]) for (t0, c0), (t1, c1) in zip(marks, marks[1:])]
-    return per
+    return per_iteration(common.ScipyLBFGSB(iterations, maxcor=maxcor), fun, x0)
 
 
 def main():
@@ -74,8 +71,8 @@ def main():
     n = w * h * 3
     fun = objective(n)
     x0 = np.full(n, 128.0, np.float32)
-    for name, run in (("art.lbfgs (float32, the renderer's)", art_lbfgs),
-                      ("scipy L-BFGS-B (float64, one-piece painting)", scipy_lbfgs)):
+    for name, run in (("art.lbfgs (float32, art's)", art_lbfgs),
+                      ("scipy L-BFGS-B (float64, the classic method's)", scipy_lbfgs)):
         per = run(fun, x0, args.iterations, args.maxcor)[10:]
         print("%-46s %s, history %d: %.3f s per iteration (median of %d)"
               % (name, args.size, args.maxcor, statistics.median(per), len(per)))

@@ -78,22 +78,22 @@ def main():
     with stylize.WholeEvaluator(weights, config, shape, content_t, style_t) as evaluator:
         for variant in args.variants:
             name, *params = variant.split(":")
-            optimizer = Preconditioned(lambda x: evaluator.evaluate(x.reshape(shape))[:2],
-                                       bounds=stylize.PIXEL_BOUNDS)
+            optimizer = Preconditioned(args.iterations)
             if name == "P":
                 optimizer.P = preconditioner(shape, float(params[0]), int(params[1]))
             elif name == "m":
                 optimizer.maxcor = int(params[0])
             elif name != "base":
                 raise SystemExit("unknown variant %r: base, m:N or P:c:K" % variant)
-            optimizer.start(content.ravel())
             began, curve = time.perf_counter(), []
-            while optimizer.iterations < args.iterations and optimizer.step():
+
+            def step(_, optimizer=optimizer, curve=curve, variant=variant, began=began):
                 if optimizer.iterations % 25 == 0:
                     curve.append([optimizer.iterations, optimizer.evaluations, optimizer.f,
                                   time.perf_counter() - began])
                     print("%-8s iteration %3d  evaluations %3d  loss %.0f" % tuple(
                         [variant] + curve[-1][:3]), flush=True)
+            optimizer.minimize(evaluator, content.ravel(), step_callback=step)
             terms = evaluator.evaluate(optimizer.x.reshape(shape))[2]
             results[variant] = dict(curve=curve, final=optimizer.f,
                                     terms={k: terms[k] for k in ("content", "style", "tv")})

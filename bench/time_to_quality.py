@@ -103,26 +103,22 @@ class Recorder:
 
 
 def run_classic(weights, content, style, config, iterations):
-    from art import stylize
-    # No stopping rule: the classic method runs its full count.
+    # No stopping rule: the classic method runs its full count, with scipy's L-BFGS-B.
     config = dataclasses.replace(config, iterations=iterations, precision="float32",
                                  schedule=None, stop_below=0.0)
     recorder = Recorder(content.shape, keep_iterates=False)
-    result = stylize.paint(weights, content, [style], config, callback=recorder)
+    result = common.paint_one(weights, content, [style], config, callback=recorder,
+                              optimizer=lambda level: common.ScipyLBFGSB(level.iterations))
     seconds = time.perf_counter() - recorder.began
     return result, seconds, recorder
 
 
 def run_art(weights, content, style, config):
-    from art import levels as plans, precision, render, stylize
+    from art import levels as plans, precision, render
     chosen = precision.choose(config.precision)
     recorder = Recorder(content.shape, keep_iterates=True)
     plan = plans.plan(content.shape[:2], config)
-    if len(plan) == 1 and not plan[0].tiles:
-        # What scripts/paint.py does with a picture of one level that fits in memory.
-        result = stylize.paint(weights, content, [style], config, callback=recorder)
-    else:
-        result = render.render(weights, content, [style], config, plan, callback=recorder)
+    result = render.render(weights, content, [style], config, plan, callback=recorder)
     seconds = time.perf_counter() - recorder.began
     return result, seconds, recorder, chosen, plan
 

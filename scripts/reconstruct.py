@@ -113,17 +113,14 @@ def main(argv=None):
         for panel in panels:
             paint_config = sheet.panel_config(panel, config.iterations, config.seed, config.pooling)
             try:
-                paint_config.check(image.shape[:2])
+                paint_config.check()
+                paint_config.check_size(image.shape[:2])
             except ArtError as e:
                 raise ArtError("%s panel %s: %s; choose a larger --size" % (kind, panel.label, e)) \
                     from None
             work.append((kind, image, panel, paint_config))
     from art import fetch
-    if config.weights is None and not os.path.exists(fetch.DEFAULT_WEIGHTS):
-        print("no VGG19 weights in %s: fetching the default..." % os.path.dirname(fetch.DEFAULT_WEIGHTS),
-              flush=True)
-        fetch.fetch_default(fetch.DEFAULT_WEIGHTS, progress=lambda msg: print(msg, flush=True))
-    weights_path = fetch.find_weights(config.weights)
+    weights_path = fetch.ensure_weights(config.weights, say=lambda line: print(line, flush=True))
 
     cli.quiet_tensorflow()
     from art import weights as weights_mod

@@ -30,6 +30,18 @@ def make_random_weights(seed=0, order="RGB"):
                       channel_order=order, source="random seed %d" % seed)
 
 
+class Function:
+    """An evaluator (`art.optim`'s interface) of a plain function of a vector, for the
+    optimisers' tests: fun(x) -> (loss, gradient)."""
+
+    def __init__(self, fun, size):
+        self.fun, self.image_shape = fun, (size,)
+
+    def evaluate(self, x):
+        loss, grad = self.fun(x)
+        return loss, grad, {}
+
+
 @pytest.fixture(autouse=True)
 def float32_unless_asked(monkeypatch):
     """In this process, --precision auto means float32 whatever this CPU has, so a test's
@@ -48,6 +60,13 @@ def tf1():
     """TensorFlow in graph mode, as the entry points set it up."""
     from art import cli
     return cli.quiet_tensorflow().compat.v1
+
+
+def paint_one(weights, content, styles, config, **kw):
+    """A picture in one piece: the render of a one-level plan, at the content's size."""
+    from art import levels, render
+    return render.render(weights, content, styles, config,
+                         levels.one_piece(content.shape[:2], config.iterations), **kw)
 
 
 def shared_image(name):

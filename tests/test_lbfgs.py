@@ -6,6 +6,7 @@ import scipy.optimize
 
 from art.lbfgs import LBFGS, dot
 from art.optim import NonFiniteLoss
+from conftest import Function
 
 
 def rosenbrock(x):
@@ -13,25 +14,26 @@ def rosenbrock(x):
     return scipy.optimize.rosen(x), scipy.optimize.rosen_der(x).astype(np.float32)
 
 
-def run(optimizer, iterations):
-    while optimizer.iterations < iterations and optimizer.step():
-        pass
-    return optimizer
+def lbfgs(maxiter, **kw):
+    return LBFGS(maxiter, **dict(dict(bounds=(-5, 5), first_step=0.1), **kw))
+
+
+def copied(state):
+    """A state as a checkpoint gives it back: fresh arrays."""
+    return {k: (list(v) if isinstance(v, list) else np.array(v)) for k, v in state.items()}
 
 
 def test_converges_on_rosenbrock():
-    optimizer = LBFGS(rosenbrock, bounds=(-5, 5), first_step=0.1)
-    optimizer.start(np.full(10, -1.0, np.float32))
-    run(optimizer, 500)
+    optimizer = lbfgs(500)
+    optimizer.minimize(Function(rosenbrock, 10), np.full(10, -1.0, np.float32))
     np.testing.assert_allclose(optimizer.x, 1.0, atol=1e-3)
     assert optimizer.evaluations >= optimizer.iterations + 1
 
 
 def test_bounded_minimum_matches_scipy():
     low, high = -5.0, 0.5
-    optimizer = LBFGS(rosenbrock, bounds=(low, high), first_step=0.1)
-    optimizer.start(np.full(10, -1.0, np.float32))
-    run(optimizer, 500)
+    optimizer = lbfgs(500, bounds=(low, high))
+    optimizer.minimize(Function(rosenbrock, 10), np.full(10, -1.0, np.float32))
     reference = scipy.optimize.minimize(scipy.optimize.rosen, np.full(10, -1.0), method="L-BFGS-B",
                                         jac=scipy.optimize.rosen_der, bounds=[(low, high)] * 10)
     assert optimizer.x.max() <= high and optimizer.x.min() >= low
@@ -39,9 +41,8 @@ def test_bounded_minimum_matches_scipy():
 
 
 def test_history_is_float32_and_bounded():
-    optimizer = LBFGS(rosenbrock, maxcor=3, bounds=(-5, 5), first_step=0.1)
-    optimizer.start(np.full(6, -1.0, np.float32))
-    run(optimizer, 20)
+    optimizer = lbfgs(20, maxcor=3)
+    optimizer.minimize(Function(rosenbrock, 6), np.full(6, -1.0, np.float32))
     assert len(optimizer.s) == len(optimizer.y) <= 3
     assert all(v.dtype == np.float32 for v in optimizer.s + optimizer.y + [optimizer.x, optimizer.g])
 
@@ -49,18 +50,20 @@ def test_history_is_float32_and_bounded():
 def test_state_continues_exactly():
     """Stopping after any iteration and restoring the state gives the same iterates."""
     x0 = np.linspace(-2, 2, 12).astype(np.float32)
-    whole = LBFGS(rosenbrock, bounds=(-5, 5), first_step=0.1)
-    whole.start(x0)
-    run(whole, 30)
-    first = LBFGS(rosenbrock, bounds=(-5, 5), first_step=0.1)
-    first.start(x0)
-    run(first, 11)
-    state = {k: (list(v) if isinstance(v, list) else np.array(v)) for k, v in first.state().items()}
-    second = LBFGS(rosenbrock, bounds=(-5, 5), first_step=0.1)
-    second.restore(state)
-    run(second, 30)
+    whole = lbfgs(30)
+    whole.minimize(Function(rosenbrock, 12), x0)
+    first = lbfgs(11)
+    first.minimize(Function(rosenbrock, 12), x0)
+    second = lbfgs(30)
+    second.restore(copied(first.state()))
+    second.minimize(Function(rosenbrock, 12))
     np.testing.assert_array_equal(second.x, whole.x)
     assert (second.iterations, second.evaluations) == (whole.iterations, whole.evaluations)
+
+
+def test_minimize_needs_a_start():
+    with pytest.raises(ValueError, match="needs x0"):
+        lbfgs(3).minimize(Function(rosenbrock, 4))
 
 
 def test_interruption_inside_an_iteration_keeps_the_last_state():
@@ -71,18 +74,18 @@ def test_interruption_inside_an_iteration_keeps_the_last_state():
         if len(calls) == 6:
             raise KeyboardInterrupt
         return rosenbrock(x)
-    optimizer = LBFGS(fun, bounds=(-5, 5), first_step=0.1)
-    optimizer.start(np.zeros(4, np.float32))
+    optimizer = lbfgs(50)
     with pytest.raises(KeyboardInterrupt):
-        run(optimizer, 50)
+        optimizer.minimize(Function(fun, 4), np.zeros(4, np.float32))
     assert optimizer.evaluations == 5
     assert optimizer.f == pytest.approx(rosenbrock(optimizer.x)[0])
 
 
 def test_non_finite_loss_is_an_error():
-    optimizer = LBFGS(lambda x: (float("nan"), np.zeros_like(x)))
+    optimizer = LBFGS(10)
     with pytest.raises(NonFiniteLoss, match="nan"):
-        optimizer.start(np.zeros(3, np.float32))
+        optimizer.minimize(Function(lambda x: (float("nan"), np.zeros_like(x)), 3),
+                           np.zeros(3, np.float32))
 
 
 def test_dot_accumulates_in_double():
@@ -113,19 +116,14 @@ def lifted(x):
 
 def test_stops_when_stalled_and_resumes_to_the_same_stop():
     x0 = np.linspace(-2, 2, 12).astype(np.float32)
-    whole = LBFGS(lifted, bounds=(-5, 5), first_step=0.1)
-    whole.start(x0)
-    while whole.iterations < 500 and not whole.stalled(1e-3) and whole.step():
-        pass
-    assert 10 < whole.iterations < 500 and whole.stalled(1e-3)
+    whole = lbfgs(500, stop_below=1e-3)
+    whole.minimize(Function(lifted, 12), x0)
+    assert 10 < whole.iterations < 500 and whole.stalled()
     assert len(whole.trace) == whole.iterations + 1 and whole.trace[-1] == whole.f
-    first = LBFGS(lifted, bounds=(-5, 5), first_step=0.1)
-    first.start(x0)
-    run(first, whole.iterations - 3)
-    second = LBFGS(lifted, bounds=(-5, 5), first_step=0.1)
-    second.restore({k: (list(v) if isinstance(v, list) else np.array(v))
-                    for k, v in first.state().items()})
-    while second.iterations < 500 and not second.stalled(1e-3) and second.step():
-        pass
+    first = lbfgs(whole.iterations - 3, stop_below=1e-3)
+    first.minimize(Function(lifted, 12), x0)
+    second = lbfgs(500, stop_below=1e-3)
+    second.restore(copied(first.state()))
+    second.minimize(Function(lifted, 12))
     np.testing.assert_array_equal(second.x, whole.x)
     assert second.iterations == whole.iterations

@@ -92,7 +92,6 @@ BAD = [
     (["--schedule", "3,x"], "--schedule '3,x': expected iterations per level"),
     (["--schedule", "1,1,1,1,1,1"], "coarsest, .* is too small for layer conv5_1"),
     (["--tile-mode", "stitched"], "invalid choice: 'stitched'"),
-    (["--tiles", "2", "--optimizer", "adam"], "run with --optimizer lbfgs, not adam"),
     (["--checkpoint-every", "0"], "--checkpoint-every must be a number of minutes > 0"),
     (["--resume", "{d}/nowhere"], "--resume .*nowhere: no such folder"),
     (["--workers", "0"], "--workers must be at least 1, got 0"),
@@ -210,10 +209,13 @@ def test_animation_records_the_run(paint, tmp_path):
     assert not (tmp_path / "b.png").exists()
 
 
-def test_tiled_run(paint, tmp_path):
-    proc = paint("--out", str(tmp_path / "out.png"), "--tiles", "2", "--style-layers",
-                 "conv1_1,conv2_1", "--content-layers", "conv2_2", check=0)
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_tiled_run(paint, tmp_path, optimizer):
+    proc = paint(*SHALLOW, "--out", str(tmp_path / "out.png"), "--tiles", "2", "--optimizer",
+                 optimizer, check=0)
     assert "iteration 2/2" in proc.stdout and "2 tiles" in proc.stdout
+    assert "; %s, 1 level (40x30: 2 it, 2 tiles), exact tiles; " % optimizer \
+        in proc.stdout.splitlines()[0]
     assert Image.open(tmp_path / "out.png").size == (40, 30)
 
 

@@ -5,7 +5,7 @@ import pytest
 
 from art import images, weights
 from art.config import PaintConfig
-from conftest import shared_image
+from conftest import paint_one, shared_image
 
 
 @pytest.mark.slow
@@ -17,7 +17,7 @@ def test_real_painting_takes_the_style_and_keeps_the_content(tf1, real_weights_p
     style = images.load_image(shared_image("starry_night.jpg"))
     style = images.resize(style, images.target_shape(style.shape[:2], 64))
     config = PaintConfig(iterations=20, print_every=0)
-    result = stylize.paint(w, content, [style], config)
+    result = paint_one(w, content, [style], config)
     assert result.status == "done" and result.iterations == 20
 
     content_t = stylize.content_targets(w, content, config)

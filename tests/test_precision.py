@@ -11,10 +11,12 @@ import pytest
 from art import precision
 from art.config import PaintConfig
 from art.errors import ArtError
+from conftest import paint_one
 
 rng = np.random.default_rng(5)
 CONTENT = rng.uniform(0, 255, (48, 64, 3)).astype(np.float32)
-STYLE = rng.uniform(0, 255, (40, 40, 3)).astype(np.float32)
+# As large as the content's long side: a render scales the style to it (--style-scale 1).
+STYLE = rng.uniform(0, 255, (64, 64, 3)).astype(np.float32)
 # The promises: one evaluation's total loss, and a painted picture's loss
 # (judged in float32), within these fractions of float32's; the gradients point
 # the same way (cosine).
@@ -106,8 +108,7 @@ def test_bfloat16_loss_and_gradient_are_close_to_float32(tf1, random_weights):
 @pytest.mark.slow
 def test_bfloat16_paints_as_well_as_float32(tf1, random_weights):
     """Painted in each precision, both results judged by the float32 loss."""
-    from art import stylize
-    results = {p: stylize.paint(random_weights, CONTENT, [STYLE], config(precision=p)).image
+    results = {p: paint_one(random_weights, CONTENT, [STYLE], config(precision=p)).image
                for p in ("float32", "bfloat16")}
     judge = config(precision="float32")
     loss32 = evaluation(random_weights, judge, results["float32"])[0]
@@ -121,11 +122,10 @@ def test_bfloat16_paints_as_well_as_float32(tf1, random_weights):
 def test_the_choice_goes_into_the_render(tf1, random_weights, monkeypatch, real_rule):
     """'auto' is resolved when the graph is built: on a CPU without native bfloat16 it
     paints exactly what float32 paints, on one with it exactly what bfloat16 paints."""
-    from art import stylize
 
     def painted(precision_name):
         # Two shallow layers: emulated bfloat16 is slow, and the choice shows at any depth.
-        return stylize.paint(random_weights, CONTENT, [STYLE], config(
+        return paint_one(random_weights, CONTENT, [STYLE], config(
             iterations=2, precision=precision_name, style_layers={"conv1_1": 1.0},
             content_layers={"conv1_2": 1.0})).image
 

@@ -133,11 +133,13 @@ def run(weights, config, content=CONTENT, **kw):
                          **kw)
 
 
-def test_tiled_render_is_the_whole_render(tf1, random_weights):
-    """Tiles change where the work is done, not the picture."""
-    whole = run(random_weights, small_config(schedule=[3]))
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_tiled_render_is_the_whole_render(tf1, random_weights, optimizer):
+    """Tiles change where the work is done, not the picture, whichever the optimiser."""
+    whole = run(random_weights, small_config(schedule=[3], optimizer=optimizer))
     seen = []
-    tiled = run(random_weights, small_config(schedule=[3], tile_size=32), callback=seen.append)
+    tiled = run(random_weights, small_config(schedule=[3], tile_size=32, optimizer=optimizer),
+                callback=seen.append)
     assert tiled.status == "done" and len(seen) == 3 and seen[-1].tiles == 12
     assert tiled.evaluations == whole.evaluations
     for a, b in zip(whole.history, tiled.history):

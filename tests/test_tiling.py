@@ -31,7 +31,7 @@ def test_receptive_fields():
         assert tiling.reach(name) == before
     assert tiling.required_margin(["conv5_1", "conv1_1"]) == 80
     assert tiling.required_margin(["conv3_1"]) == 16
-    assert [tiling.level(n) for n in ("conv1_2", "pool1", "conv2_1", "conv5_1")] == [0, 1, 1, 4]
+    assert [tiling.depth(n) for n in ("conv1_2", "pool1", "conv2_1", "conv5_1")] == [0, 1, 1, 4]
 
 
 @pytest.mark.parametrize("n, shape, expected", [
@@ -93,7 +93,7 @@ def test_tiles_cover_every_layer_once_aligned_with_margins(shape, kw):
     # At each layer, floor(side / 2**p) positions (VALID pooling), each owned by one tile,
     # and a tile's own positions of its outer box line up with the picture's.
     for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"):
-        p = tiling.level(name)
+        p = tiling.depth(name)
         count = np.zeros((h >> p, w >> p), int)
         for t in tiles:
             y0, y1, x0, x1 = t.at(name)
@@ -114,8 +114,8 @@ def test_odd_sizes_end_each_layer_at_its_own_edge():
     tiles = tiling.tiles_for((203, 317), n_tiles=6)
     last = tiles[-1]
     assert last.inner[1:] == (203, 208, 317) and last.inner[0] % 16 == 0
-    assert [last.levels[p][1] for p in range(5)] == [203, 101, 50, 25, 12]
-    assert [last.levels[p][3] for p in range(5)] == [317, 158, 79, 39, 19]
+    assert [last.boxes[p][1] for p in range(5)] == [203, 101, 50, 25, 12]
+    assert [last.boxes[p][3] for p in range(5)] == [317, 158, 79, 39, 19]
     # The default margin is conv5_1's reach on the grid, 80 px.
     middle = tiles[1]
     assert middle.inner[2] - middle.outer[2] == 80 and middle.outer[3] - middle.inner[3] == 80
@@ -152,7 +152,7 @@ def test_check_refuses_tiles_that_cannot_be_exact():
     with pytest.raises(ArtError, match="exactly once"):
         tiling.check(tiles + tiles[:1], (32, 272), ["conv1_1"])
     shifted = tiling.Tile(index=(0, 0), inner=(0, 32, 0, 100), outer=(0, 32, 0, 120),
-                          levels=tiles[0].levels)
+                          boxes=tiles[0].boxes)
     with pytest.raises(ArtError, match="not on the 16-px grid"):
         tiling.check([shifted], (32, 272), ["conv1_1"])
 

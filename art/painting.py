@@ -1,0 +1,375 @@
+"""A painting as `scripts/paint.py` runs it: inputs checked, the plan (levels, tiles,
+memory), weights, work folder and cluster, then the render and all it writes.
+
+Every picture goes through `art.render.render`: a picture in one piece is a plan
+of one level. The library computes and never prints: lines for the user go out
+through `say`, progress as `art.render.Progress` records, and `Painting.run`
+returns an `Outcome` for the script to print and exit with.
+"""
+
+import dataclasses
+import json
+import os
+import resource
+import time
+
+from art import animate, color, images, levels as plans
+from art.errors import ArtError
+
+
+def available_memory():
+    """Bytes of memory available to a new process (Linux), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def _too_big(shape, need, have, advice):
+    return ArtError("a %dx%d picture needs about %.1f GB %s and this machine has %.1f GB available; "
+                    "%s" % (shape[1], shape[0], need / 1e9, advice[0], have / 1e9, advice[1]))
+
+
+def plan(config, shape, available=None):
+    """The levels of a render of `shape` (height, width), fitted to `available` bytes.
+
+    A picture that would not fit gets tiles chosen for it, unless the config
+    gives them; one that fits in no tiling is refused, with what it needs.
+
+    Returns:
+      (levels, note): the `art.levels.Level`s, and a line saying what was chosen
+      for the user (None when nothing was).
+    """
+    levels = plans.plan(shape, config)
+    if available is None or plans.memory_need(levels) <= available:
+        return levels, None
+    if config.tiles or config.tile_size:
+        raise _too_big(shape, plans.memory_need(levels), available,
+                       ("in these tiles", "use more --tiles or a smaller --size"))
+    # Tiles picked for the user leave a tenth of the memory spare: the estimate is
+    # within ~10% (a 4K render: 9.3 GB measured, 9.9 GB estimated), and running out
+    # of memory would kill the render.
+    size = plans.choose_tile_size(shape, config, 0.9 * available)
+    if size is None:
+        smallest = plans.plan(shape, config, tile_size=512)
+        raise _too_big(shape, plans.memory_need(smallest), available,
+                       ("even in tiles of 512 px", "choose a smaller --size"))
+    levels = plans.plan(shape, config, tile_size=size)
+    return levels, ("a %dx%d picture does not fit in one piece here: painting it in %d tiles of "
+                    "about %d px" % (shape[1], shape[0], len(levels[-1].tiles), size))
+
+
+@dataclasses.dataclass
+class Inputs:
+    """The pictures a painting reads."""
+    content_path: str
+    style_paths: list
+    init_path: str           # None unless --init names an image
+    content: object          # H x W x 3 float32 at the output size
+    styles: list             # as read (each level scales them)
+    init: object             # at the output size, or None
+
+    @property
+    def paths(self):
+        return [self.content_path] + list(self.style_paths) + (
+            [self.init_path] if self.init_path else [])
+
+
+@dataclasses.dataclass
+class Colours:
+    """What --match-colors and --preserve-colors make of the inputs, and of the result.
+
+    Luminance-only transfer (--preserve-colors): the network sees grey pictures, and
+    the photo's colours are put back on the painted luminance (`finish`)."""
+    content: object          # the photo as the network sees it
+    styles: list
+    init: object
+    photo: object            # the photo itself, for `finish`
+    preserve: bool
+
+    @classmethod
+    def of(cls, config, inputs):
+        styles = list(inputs.styles)
+        if config.match_colors:
+            styles = [color.match_color(style, inputs.content) for style in styles]
+        content, init = inputs.content, inputs.init
+        if config.preserve_colors:
+            content = color.luminance(content)
+            styles = [color.luminance(style) for style in styles]
+            init = None if init is None else color.luminance(init)
+        return cls(content, styles, init, inputs.content, config.preserve_colors)
+
+    def finish(self, image):
+        """The painted picture (at any level's size) as it is shown and written."""
+        if not self.preserve:
+            return image
+        photo = self.photo if image.shape[:2] == self.photo.shape[:2] \
+            else images.resize(self.photo, image.shape[:2])
+        return color.luminance_transfer(image, photo)
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How a painting ended: the exit status and the line that says so."""
+    code: int                # 0 done, 1 non-finite loss or a lost cluster, 130 interrupted
+    line: str
+    result: object           # `art.render.Result`
+
+
+def load_inputs(config):
+    """Read and fit the images, checking what is cheap before what is not; and the plan."""
+    content_path = config.content or images.EXAMPLE_CONTENT
+    style_paths = config.style or [images.EXAMPLE_STYLE]
+    content = images.load_image(content_path)
+    shape = images.target_shape(content.shape[:2], images.parse_size(config.size))
+    levels, note = plan(config, shape, available_memory())
+    init_path = config.init if config.init not in ("content", "noise") else None
+    paths = [content_path] + list(style_paths) + ([init_path] if init_path else [])
+    images.check_output_path(config.out, paths)
+    if config.report:
+        images.check_output_path(config.report, paths, extensions=(".json",))
+    if config.animate:
+        animate.Recorder(config.animate, config.animate_every, inputs=paths)
+    # An exact WxH of another aspect (a 4K wallpaper from a 3:2 photo) is filled
+    # by cropping the photo's centre, never by stretching it.
+    content = images.cover(content, shape)
+    styles = [images.load_image(path) for path in style_paths]
+    init = images.cover(images.load_image(init_path), shape) if init_path else None
+    return Inputs(content_path, style_paths, init_path, content, styles, init), levels, note
+
+
+def checkpoint_path(out, iteration, level=None):
+    """out.0050.png, or out.L2.0050.png in a render of several levels."""
+    root, ext = os.path.splitext(out)
+    if level is not None:
+        return "%s.L%d.%04d%s" % (root, level, iteration, ext)
+    return "%s.%04d%s" % (root, iteration, ext)
+
+
+class Painting:
+    """One painting: made, it has checked everything cheap (`config`, images, plan,
+    output paths); `prepare` finds the weights (fetching the default ones), the work
+    folder and the cluster; `run` paints and writes the picture and the report.
+
+    Args:
+      config: `art.config.PaintConfig`.
+      say: called with each line for the user.
+    """
+
+    def __init__(self, config, say=None):
+        config.check()
+        self.config = config
+        self.say = say or (lambda line: None)
+        self.inputs, self.levels, note = load_inputs(config)
+        if note:
+            self.say(note)
+        self.on_cluster = config.cluster is not None or config.workers is not None
+        if self.on_cluster and not any(level.tiles for level in self.levels):
+            raise ArtError("--cluster and --workers share out a render's tiles, and this one has "
+                           "none; add --tiles N (e.g. --tiles 6) or --tile-size PX")
+        self.weights_path = self.weights = self.work = self.state = self.cluster = None
+        self.tile_map = None
+
+    @property
+    def several(self):
+        """True for a print: several levels, or tiles; it keeps a work folder."""
+        return len(self.levels) > 1 or any(level.tiles for level in self.levels)
+
+    def prepare(self):
+        """Weights (the default ones fetched on first use), work folder, cluster."""
+        from art import fetch, weights as weights_mod, workdir
+        config = self.config
+        self.weights_path = fetch.ensure_weights(config.weights, self.say)
+        self.weights = weights_mod.load(self.weights_path)
+        if self.several or config.workdir or config.resume:
+            folder = config.resume or config.workdir or os.path.splitext(config.out)[0] + ".work"
+            self.work = workdir.Workdir(folder)
+            self.fingerprint = workdir.fingerprint(config, self.inputs.paths, self.weights_path,
+                                                   self.levels)
+            if config.resume:
+                self.state = self.work.resume(self.fingerprint)
+            else:
+                self.work.check_start()
+        if self.on_cluster:
+            self.cluster = self._connect()
+
+    def _connect(self):
+        from art import cluster, files
+        config = self.config
+        self.say("connecting to %s..." % (config.cluster or "a local Dask cluster of %d workers"
+                                          % config.workers))
+        found = cluster.Cluster(address=config.cluster, workers=config.workers,
+                                weights_path=self.weights_path,
+                                weights_sha=files.sha256(self.weights_path))
+        live = found.live()
+        self.say("painting the tiles on %d Dask worker%s (scheduler %s)"
+                 % (live, "s"[:live != 1], found.address))
+        self.tile_map = cluster.ClusterTiles(found, config)
+        self.tile_map.on_retry = self.say
+        return found
+
+    def close(self):
+        if self.cluster is not None:
+            self.cluster.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def describe(self, arithmetic, why):
+        """The plan line: what is painted, how, in which arithmetic."""
+        config, levels = self.config, self.levels
+        h, w = self.inputs.content.shape[:2]
+        plan_text = "%d level%s (%s)" % (len(levels), "s"[:len(levels) > 1], ", ".join(
+            "%dx%d: %d it%s" % (lv.shape[1], lv.shape[0], lv.iterations,
+                                ", %d tiles" % len(lv.tiles) if lv.tiles else "") for lv in levels))
+        if any(lv.tiles for lv in levels):
+            plan_text += ", %s tiles" % config.tile_mode
+        return "painting %dx%d: %s in the style of %s; %s, %s; %s convolutions (%s)" % (
+            w, h, self.inputs.content_path, ", ".join(self.inputs.style_paths), config.optimizer,
+            plan_text, arithmetic, why)
+
+    def run(self, progress=None):
+        """Paint, writing the picture, checkpoints, animation and report as the config says.
+
+        Args:
+          progress: called with every `art.render.Progress`, after this run's own
+            checkpoints of it.
+
+        Returns:
+          `Outcome`.
+        """
+        from art import cli
+        cli.quiet_tensorflow()          # before anything imports TensorFlow
+        from art import precision, render
+        config, inputs = self.config, self.inputs
+        arithmetic, why = precision.choose(config.precision)
+        self.say(self.describe(arithmetic, why))
+        if self.state is not None:
+            self.say("resuming from %s: level %d/%d" % (self.work.path, int(self.state["level"]) + 1,
+                                                         len(self.levels)))
+        elif self.work is not None:
+            self.work.start(self.fingerprint)
+        colours = Colours.of(config, inputs)
+        keeper = _Keeper(self, colours, progress)
+        started = time.time()
+        result = render.render(self.weights, colours.content, colours.styles, config, self.levels,
+                               callback=keeper.progress, on_level=keeper.level_done,
+                               init=colours.init, state=self.state, tile_map=self.tile_map)
+        wall = time.time() - started
+        final = result.image.shape[:2] == inputs.content.shape[:2]
+        if final:
+            images.save_image(config.out, colours.finish(result.image), inputs.paths)
+        keeper.close(result.image)
+        outcome = self._outcome(result, final, wall)
+        if config.report:
+            self._report(result, final, wall, arithmetic, why)
+        return outcome
+
+    def _outcome(self, result, final, wall):
+        from art import cli
+        out, work = self.config.out, self.work
+        if result.status == "interrupted":
+            if work is not None:
+                work.save_state(result.state)
+                return Outcome(130, "interrupted (%s): checkpoint in %s; continue with the same "
+                                    "options and --resume %s" % (result.message, work.path,
+                                                                 work.path), result)
+            return Outcome(130, "interrupted: wrote the image of iteration %d to %s"
+                           % (result.iterations, out), result)
+        if result.status == "stopped":
+            work.save_state(result.state)
+            return Outcome(1, "error: %s; checkpoint in %s: continue with the same options and "
+                              "--resume %s (on a cluster or on this machine)"
+                           % (result.message, work.path, work.path), result)
+        if result.status == "nonfinite":
+            return Outcome(1, "error: %s%s" % (result.message, "; wrote it to %s" % out
+                                                if final else ""), result)
+        if work is not None:
+            work.finish()
+        return Outcome(0, "wrote %s (%d iterations, %d evaluations, %s)" % (
+            out, result.iterations, result.evaluations, cli.format_seconds(wall)), result)
+
+    def _report(self, result, final, wall, arithmetic, why):
+        from art.files import atomic_path
+        config = self.config
+        h, w = self.inputs.content.shape[:2]
+        report = {
+            "config": config.to_dict(),
+            "weights": self.weights_path, "weights_source": self.weights.source,
+            "size": [w, h], "status": result.status, "message": result.message,
+            "levels": [{"size": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
+                        "tiles": len(lv.tiles) if lv.tiles else 0} for lv in self.levels],
+            "precision": {"used": arithmetic, "why": why},
+            "iterations": result.iterations, "evaluations": result.evaluations,
+            "wall_seconds": wall, "optimizer_seconds": result.elapsed,
+            "seconds_per_evaluation": result.elapsed / max(result.evaluations, 1),
+            "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            "output": os.path.abspath(config.out) if final else None,
+            "losses": result.history,
+        }
+        if self.cluster is not None:
+            report["cluster"] = {"scheduler": self.cluster.address, "workers": self.cluster.live(),
+                                 "retries": self.tile_map.retries, "sent_bytes": self.tile_map.sent,
+                                 "received_bytes": self.tile_map.received}
+        with atomic_path(config.report, self.inputs.paths) as tmp:
+            with open(tmp, "w") as f:
+                json.dump(report, f, indent=1)
+
+
+class _Keeper:
+    """What a painting keeps as it goes: numbered pictures (--save-every), animation
+    frames, work-folder checkpoints every --checkpoint-every minutes and at every
+    finished level."""
+
+    def __init__(self, painting, colours, progress):
+        self.painting, self.colours, self.forward = painting, colours, progress
+        config = painting.config
+        self.config = config
+        self.recorder = self.frame_shape = None
+        if config.animate:
+            self.recorder = animate.Recorder(config.animate, config.animate_every,
+                                             inputs=painting.inputs.paths)
+            h, w = painting.inputs.content.shape[:2]
+            self.frame_shape = images.target_shape((h, w), min(max(h, w), self.recorder.max_side))
+        self.checkpointed = time.time()
+        self.frames = 0
+
+    def progress(self, p):
+        config, painting = self.config, self.painting
+        if config.save_every and p.iteration % config.save_every == 0:
+            name = checkpoint_path(config.out, p.iteration, p.level if len(painting.levels) > 1
+                                   else None)
+            images.save_image(name, self.colours.finish(p.image()), painting.inputs.paths)
+        self.frames += 1
+        if self.recorder is not None and self.frames % self.recorder.every == 0:
+            self.recorder.add(self.frames, images.resize(self.colours.finish(p.image()),
+                                                         self.frame_shape))
+        if painting.work is not None and time.time() - self.checkpointed \
+                >= 60 * config.checkpoint_every:
+            painting.work.save_state(p.state())
+            self.checkpointed = time.time()
+        if self.forward is not None:
+            self.forward(p)
+
+    def level_done(self, level, image, next_state):
+        painting = self.painting
+        if painting.work is None:
+            return
+        path = painting.work.save_level(level, self.colours.finish(image))
+        if next_state is not None:
+            painting.work.save_state(next_state)
+            self.checkpointed = time.time()
+            painting.say("level %d/%d done: %s" % (level.index + 1, len(painting.levels), path))
+
+    def close(self, image):
+        if self.recorder is not None:
+            self.recorder.add(self.frames, images.resize(self.colours.finish(image),
+                                                         self.frame_shape), force=True)
+            self.recorder.write()
