@@ -11,7 +11,9 @@ setup(
     # brought Image.Resampling, which art uses). No upper bounds: no break is known
     # that the code has not been fixed for. The versions the tests last passed
     # with are pinned in constraints.txt, which both README commands use.
-    install_requires=["numpy>=1.23", "scipy>=1.10", "pillow>=9.1", "imageio>=2.20", "h5py>=3.8"],
+    # imageio is not among them: nothing reads or writes through it yet (Pillow does
+    # the images and the GIF); it comes back with the video writer that needs it.
+    install_requires=["numpy>=1.23", "scipy>=1.10", "pillow>=9.1", "h5py>=3.8"],
     extras_require={
         # TensorFlow comes as an extra so CPU-only machines get the smaller
         # wheel and GPU machines the CUDA one; both provide `import tensorflow`.

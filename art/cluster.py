@@ -7,13 +7,13 @@ picture, the optimiser and the reduces, so the picture is the one a
 single-process tiled render paints.
 
 What crosses the network, per evaluation: each tile's pixels (outer box) to a
-worker, once for both passes; the global Gram gradients K to one worker, which
-the others fetch it from; back, each tile's Gram partial sums (float32) and its
-gradient. The
-level's content targets are sent once per level, to the worker that will
-evaluate that tile. Each worker loads the VGG weights once (a worker plugin)
-and builds one tile graph per set of layers, reused for every tile shape,
-level and evaluation.
+worker, once for both passes; the cotangents of the terms' statistics (the Gram
+gradients K, and a few numbers) to one worker, which the others fetch them
+from; back, each tile's statistics (Gram partial sums, float32) and its
+gradient. The level's content targets are sent once per level, to the worker
+that will evaluate that tile. Each worker loads the VGG weights once (a worker
+plugin) and builds one tile graph per set of terms and layers, reused for every
+tile shape, level and evaluation.
 
 Faults: a task lost with its worker, or data lost with it, is retried -- the
 driver still has every input, so it sends them again to the live workers and
@@ -100,13 +100,17 @@ class _WorkerArt:
         self.weights = weights.load(path)
 
     def runner(self, spec):
-        """The tile graph of `spec` (content layers, style layers, pooling, precision), built once."""
+        """The tile graph of `spec` (content and style layers, which other terms, pooling,
+        precision), built once."""
         if spec not in self.runners:
             from art import tiled
             from art.config import PaintConfig
-            content, style, pooling, precision = spec
+            content, style, tv, moments, pooling, precision = spec
+            # The tile graph's statistics do not depend on the terms' weights, only on
+            # which terms there are: the driver's reduce applies the weights.
             config = PaintConfig(content_layers=dict.fromkeys(content, 1.0),
-                                 style_layers=dict.fromkeys(style, 1.0), pooling=pooling,
+                                 style_layers=dict.fromkeys(style, 1.0), tv_weight=float(tv),
+                                 moment_weight=float(moments), pooling=pooling,
                                  precision=precision)
             self.runners[spec] = tiled.TileRunner(self.weights, config, threads=self.threads)
         return self.runners[spec]
@@ -172,10 +176,10 @@ def _identity(dask_worker):
     return None if state is None else dict(state.identity, problem=state.problem)
 
 
-def _partials(spec, tile, crop):
+def _statistics(spec, tile, crop, inputs, names=None):
     state = _worker_state()
     with state.lock:
-        return state.runner(spec).gram_partials(tile, crop)
+        return state.runner(spec).statistics(tile, crop, inputs, names)
 
 
 def _features(spec, tile, crop):
@@ -184,11 +188,10 @@ def _features(spec, tile, crop):
         return state.runner(spec).features(tile, crop)
 
 
-def _backward(spec, tile, crop, content, grads_and_scales):
-    gram_grads, scales = grads_and_scales
+def _backward(spec, tile, crop, inputs, cotangents):
     state = _worker_state()
     with state.lock:
-        return state.runner(spec).backward(tile, crop, gram_grads, content, scales)
+        return state.runner(spec).backward(tile, crop, inputs, cotangents)
 
 
 def nbytes(value):
@@ -347,7 +350,8 @@ class ClusterTiles:
         self.client = cluster.client
         # The driver resolves --precision auto: every tile of an evaluation must be
         # painted in one arithmetic, whatever CPU each worker has.
-        self.spec = (tuple(config.content_layers), tuple(config.style_layers), config.pooling,
+        self.spec = (tuple(config.content_layers), tuple(config.style_layers),
+                     bool(config.tv_weight), bool(config.moment_weight), config.pooling,
                      precision.of(config))
         self.shared = []
         self.placement = None
@@ -444,11 +448,11 @@ class ClusterTiles:
                           "(waited %.0f s)" % (_reason(error), live, "s"[:live != 1],
                                                 time.time() - began))
 
-    def partials(self, tiles, crops):
-        return self._map(_partials, tiles, [crops])
+    def statistics(self, tiles, crops, inputs, names=None):
+        return self._map(_statistics, tiles, [crops, inputs], common=names)
 
     def features(self, tiles, crops):
         return self._map(_features, tiles, [crops])
 
-    def backward(self, tiles, crops, gram_grads, content_crops, scales):
-        return self._map(_backward, tiles, [crops, content_crops], common=(gram_grads, scales))
+    def backward(self, tiles, crops, inputs, cotangents):
+        return self._map(_backward, tiles, [crops, inputs], common=cotangents)

@@ -97,6 +97,9 @@ class PaintConfig:
     content_weight: float = option(1.0, "weight of the content term")
     style_weight: float = option(3e-3, "weight of the style term")
     tv_weight: float = option(1e-2, "weight of the total-variation (smoothness) term")
+    moment_weight: float = option(0.0, "weight of the moments term: each style layer's "
+                                  "per-channel mean and standard deviation matched to the style "
+                                  "images' (0: off)")
     content_layers: dict = option(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
                                   type=parse_layer_weights, metavar="NAME=W,...")
     style_layers: dict = option(
@@ -179,8 +182,8 @@ class PaintConfig:
         for name in ("print_every", "save_every"):
             if getattr(self, name) < 0:
                 raise ArtError("--%s must be >= 0, got %d" % (name.replace("_", "-"), getattr(self, name)))
-        for name in ("content_weight", "style_weight", "tv_weight", "learning_rate", "style_scale",
-                     "stop_below"):
+        for name in ("content_weight", "style_weight", "tv_weight", "moment_weight",
+                     "learning_rate", "style_scale", "stop_below"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0) or (name in ("learning_rate", "style_scale")
                                                              and value == 0):

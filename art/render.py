@@ -1,11 +1,12 @@
-"""Rendering a print: coarse-to-fine levels, each painted whole or tile by tile,
-resumable after any iteration.
+"""The one render loop: every picture, from one piece to a print of coarse-to-fine
+levels, each painted whole or tile by tile, resumable after any iteration.
 
-A render is a list of `Level`s. The coarsest starts from `config.init`; each
-finer one starts from the level before, upsampled. At every level the content
-photo is resized to the level's size and the style images are scaled with it
-(`config.style_scale` of the level's long side), so brush strokes keep their
-proportion to the picture, and the targets are computed again.
+A render is a list of `Level`s; a picture in one piece is a list of one. The
+coarsest starts from `config.init`; each finer one starts from the level before,
+upsampled. At every level the content photo is resized to the level's size and
+the style images are scaled with it (`config.style_scale` of the level's long
+side), so brush strokes keep their proportion to the picture, and the targets
+are computed again.
 
 A level larger than a tile is painted in tiles. In the default exact mode each
 evaluation is `art.tiled`'s map over tiles and reduce: the picture is painted
@@ -13,10 +14,11 @@ as a whole, in memory bounded by a tile. In independent mode (the classic
 method, for comparison) each tile's outer box is painted on its own and the
 overlaps are feathered together.
 
-The optimiser is `art.lbfgs.LBFGS` (float32 history, state in plain arrays),
-so a render can stop after any iteration and continue from its `state` to the
-same picture. The library never writes files: checkpoints go out through the
-callback, and the caller keeps them (see `art.workdir`).
+The optimiser is a strategy the loop is given (`art.optim`: L-BFGS or Adam,
+whole or tiled alike); both keep their state in plain arrays, so a render can
+stop after any iteration and continue from its `state` to the same picture. The
+library never writes files: checkpoints go out through the callback, and the
+caller keeps them (see `art.workdir`).
 """
 
 import dataclasses
@@ -165,7 +167,7 @@ class Targets:
 
     def style_at(self, shape):
         long_side = max(1, round(self.config.style_scale * max(shape)))
-        grams = []
+        found = []
         for style in self.styles:
             style = images.fit(style, long_side)
             if min(style.shape[:2]) < layers.min_size(self.names):
@@ -173,12 +175,11 @@ class Targets:
                                "raise --style-scale" % (style.shape[1], style.shape[0],
                                                         layers.deepest(self.names)))
             if self.tile_map is None:
-                grams.append(stylize.style_targets(self.weights, [style], None, self.config))
-            elif self.config.style_layers:
-                grams.append(tiled.grams(self.tile_map, style, self._tiles(style.shape[:2])))
+                found.append(stylize.style_targets(self.weights, [style], None, self.config))
             else:
-                grams.append({})
-        return stylize.blend(grams, self.config.style_blend)
+                found.append(tiled.style_targets(self.tile_map, style,
+                                                 self._tiles(style.shape[:2]), self.config))
+        return stylize.blend(found, self.config.style_blend)
 
 
 def render(weights, content, styles, config, levels, callback=None, on_level=None, init=None,

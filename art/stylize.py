@@ -7,7 +7,7 @@ render of one level) or with their tiled counterpart, `art.tiled`.
 import numpy as np
 import tensorflow as tf
 
-from art import layers, losses, precision, vgg
+from art import layers, precision, terms, vgg
 from art.errors import ArtError
 from art.optim import PIXEL_BOUNDS
 
@@ -30,76 +30,96 @@ def new_session(graph, threads=None):
     return tf1.Session(graph=graph, config=config)
 
 
-def _features(weights, image, names, config, grams):
-    """Run the network once on `image` and return numpy features (or Grams) for `names`.
+def _whole_view(net, names, inputs, image):
+    """The whole picture as one piece: every position and every pixel is its own."""
+    h, w = image.shape.as_list()[1:3]
+    return terms.View({n: net[n] for n in names}, inputs, image, (0, h, 0, w))
 
-    In the precision the picture is painted in, so that the targets are what the
-    painting's own features can match."""
-    if not names:
-        return {}
+
+def _run(weights, image, config, names, fetches):
+    """Run the network once on `image` (numpy) and fetch `fetches(net, rgb)`, in the
+    precision the picture is painted in, so that the targets are what the painting's
+    own features can match."""
     graph = tf.Graph()
     with graph.as_default():
         rgb = tf1.placeholder(tf.float32, (1,) + image.shape)
         net = vgg.build(rgb, weights, config.pooling, last=layers.deepest(names),
                         precision=precision.of(config))
-        wanted = {name: losses.gram(net[name]) if grams else net[name] for name in names}
+        wanted = fetches(net, rgb)
         with new_session(graph) as session:
             return session.run(wanted, {rgb: image[None]})
 
 
 def content_targets(weights, content, config):
     """The content image's features at the content layers, frozen as numpy arrays."""
-    return _features(weights, content, list(config.content_layers), config, grams=False)
+    names = list(config.content_layers)
+    if not names:
+        return {}
+    return _run(weights, content, config, names, lambda net, rgb: {n: net[n] for n in names})
 
 
-def blend(grams, weights=None):
-    """sum_i w_i * grams_i per layer, the weights normalised to sum 1 (default equal).
+def blend(targets, weights=None):
+    """sum_i w_i * targets_i per key, the weights normalised to sum 1 (default equal).
 
     Gram matrices are normalised by the number of positions, so style images
     of any size blend on an equal footing.
     """
     if weights is None:
-        weights = [1.0] * len(grams)
-    if len(weights) != len(grams):
+        weights = [1.0] * len(targets)
+    if len(weights) != len(targets):
         raise ArtError("--style-blend has %d weights for %d style images; give one per style"
-                       % (len(weights), len(grams)))
+                       % (len(weights), len(targets)))
     weights = np.asarray(weights, np.float64)
     if np.any(weights < 0) or weights.sum() <= 0:
         raise ArtError("--style-blend weights must be >= 0 and not all zero, got %s"
                        % " ".join("%g" % b for b in weights))
     weights = weights / weights.sum()
-    names = list(grams[0]) if grams else []
-    return {name: sum(w * np.asarray(g[name], np.float64) for g, w in zip(grams, weights))
-            .astype(np.float32) for name in names}
+    keys = list(targets[0]) if targets else []
+    return {key: sum(w * np.asarray(t[key], np.float64) for t, w in zip(targets, weights))
+            .astype(np.float32) for key in keys}
+
+
+def target_terms(config):
+    """The terms whose targets come from the style images (`art.terms`: a `target`)."""
+    return [term for term in terms.terms_of(config) if hasattr(term, "target") and term.layers]
 
 
 def style_targets(weights, styles, style_blend, config):
-    """Blended Gram targets at the style layers (see `blend`)."""
-    if not config.style_layers:
+    """The frozen targets the style images give (Gram matrices, and the moments when that
+    term is on), keyed like the terms' statistics, blended over the styles (`blend`)."""
+    wanted = target_terms(config)
+    if not wanted:
         return {}
-    names = list(config.style_layers)
-    return blend([_features(weights, style, names, config, grams=True) for style in styles],
-                 style_blend)
+    names = terms.layers_read(wanted)
+    found = []
+    for style in styles:
+        def fetches(net, rgb):
+            view = _whole_view(net, names, {}, rgb)
+            return {k: v for term in wanted for k, v in term.stats(view).items()}
+        totals = _run(weights, style, config, names, fetches)
+        found.append({k: v for term in wanted for k, v in term.target(totals, style.shape).items()})
+    return blend(found, style_blend)
 
 
 def build_loss(image, weights, config, content_t, style_t):
-    """The total loss and its breakdown for `image`, with targets frozen as constants.
+    """The total loss and its breakdown for `image`, every term of `art.terms` on the
+    whole picture, with the targets frozen in the graph as constants.
 
     Returns:
       (total tensor, dict of named scalar tensors: content, style, tv and per layer).
     """
-    names = list(config.content_layers) + list(config.style_layers)
+    used = terms.terms_of(config)
+    names = terms.layers_read(used)
     net = vgg.build(image, weights, config.pooling, last=layers.deepest(names),
                     precision=precision.of(config))
-    content, content_by = losses.content_loss(net, content_t, config.content_layers,
-                                              config.content_weight)
-    style, style_by = losses.style_loss(net, style_t, config.style_layers, config.style_weight)
-    tv, _ = losses.tv_loss(image, config.tv_weight)
-    terms = {"content": content, "style": style, "tv": tv}
-    terms.update({"content/" + k: v for k, v in content_by.items()})
-    terms.update({"style/" + k: v for k, v in style_by.items()})
-    total = tf.add_n([content, style, tv], name="total_loss")
-    return total, terms
+    inputs = {n: tf.constant(content_t[n]) for n in config.content_layers}
+    view = _whole_view(net, names, inputs, image)
+    # The losses from the statistics in float64, as the tiles' reduce computes them: a
+    # variance from sums (the moments term) loses digits in float32. Only the small
+    # tensors (C x C at most) are double.
+    totals = {k: tf.cast(v, tf.float64) for term in used for k, v in term.stats(view).items()}
+    total, breakdown = terms.combine(used, totals, style_t, image.shape.as_list()[1:3], tf.float64)
+    return tf.cast(total, tf.float32), {k: tf.cast(v, tf.float32) for k, v in breakdown.items()}
 
 
 def evaluate(weights, images, config, content_t, style_t):

@@ -1,21 +1,19 @@
 """Exact tiled evaluation of the painting loss and its gradient.
 
-The loss of `art.stylize.build_loss` is a sum of terms that are either sums
-over positions (content, TV) or functions of Gram matrices, which are sums
-over positions too. One evaluation is therefore a map over tiles and a reduce
-(`art.tiling` has the geometry; a tile's inner positions at every layer are
-the whole picture's, exactly):
+Every term of `art.terms` is a function of sums over positions, so one
+evaluation is two maps over tiles with a small reduce between them (`art.tiling`
+has the geometry; a tile's inner positions at every layer are the whole
+picture's, exactly):
 
-  pass 1 (map, forward only)  each tile: S_t = F_in^T F_in at every style layer,
-                              F_in its inner positions' features (M_t x C).
-  reduce (numpy, float64)     G = sum_t S_t / M, M the whole layer's positions;
-                              E = sum (G - A)^2 / (4 C^2);
-                              D = dL/dG = beta w (G - A) / (2 C^2);
-                              K = (D + D^T) / M, so that dL/dF_in = F_in K.
-  pass 2 (map, fwd + bwd)     each tile: back-propagate to its pixels the surrogate
-                              sum(stop_gradient(F_in K) * F_in) at every style layer
-                              plus sum(stop_gradient(c (F_in - P_in)) * F_in),
-                              c = 2 alpha w / (M C), at every content layer.
+  pass 1 (map, forward only)  each tile: every term's statistics over the
+                              positions (and pixels) it owns: F_in^T F_in at a
+                              style layer, sum (F_in - P_in)^2 at a content layer, ...
+  reduce (float64)            the totals over the tiles; each term's loss from them
+                              and its derivative with respect to each total, the
+                              cotangents (one small graph, `Reducer`).
+  pass 2 (map, fwd + bwd)     each tile: back-propagate the cotangents through its
+                              own statistics to its pixels
+                              (tf.gradients(stats, crop, grad_ys=cotangents)).
   reduce                      add each tile's pixel gradient, over its OUTER box,
                               into the picture's gradient.
 
@@ -27,9 +25,6 @@ all tiles gives every position once. Keeping only inner pixels would instead
 need the gradient of every position whose field reaches the inner box, i.e.
 twice the margin.
 
-The TV term is a sum over neighbouring pairs of pixels; it is computed in
-numpy over the picture, a band of rows at a time.
-
 Memory: one tile's activations (and their gradients) at a time, plus numpy
 arrays the size of the picture (image, gradient) and of the layers' features
 where content targets are kept.
@@ -38,24 +33,14 @@ where content targets are kept.
 import numpy as np
 import tensorflow as tf
 
-from art import layers, precision, tiling, vgg
+from art import layers, precision, terms, tiling, vgg
 from art.stylize import new_session
 from art.errors import ArtError
 
 tf1 = tf.compat.v1
 
-# Rows of the picture the TV term handles at once (bounds its float64 temporaries).
-TV_ROWS = 256
-
-
 def _slice(features, box):
     return features[:, box[0]:box[1], box[2]:box[3], :]
-
-
-def layer_names(config):
-    """The layers a tile evaluation reads, content layers first, each once."""
-    return list(config.content_layers) + [n for n in config.style_layers
-                                          if n not in config.content_layers]
 
 
 class TileRunner:
@@ -64,18 +49,19 @@ class TileRunner:
     One graph serves every tile: its input has a free height and width, and the
     inner boxes come in as fed integers, so no graph is built per tile or per
     evaluation (nor one per outer shape, which would copy VGG's weights into
-    each graph).
+    each graph). The statistics do not depend on the terms' weights, which only
+    the reduce reads.
 
     Args:
       weights: `art.weights.VGGWeights`.
-      config: `art.config.PaintConfig` (layers, their weights, pooling).
+      config: `art.config.PaintConfig` (its terms and layers, pooling, precision).
       threads: TensorFlow's CPU threads (default: all cores).
     """
 
     def __init__(self, weights, config, threads=None):
-        self.content_layers = dict(config.content_layers)
-        self.style_layers = dict(config.style_layers)
-        self.names = layer_names(config)
+        used = terms.terms_of(config)
+        self.content_layers = list(config.content_layers)
+        self.names = terms.layers_read(used)
         if not self.names:
             raise ArtError("no content or style layers to paint with")
         self.graph = tf.Graph()
@@ -83,34 +69,28 @@ class TileRunner:
             self.crop = tf1.placeholder(tf.float32, (1, None, None, 3), name="crop")
             net = vgg.build(self.crop, weights, config.pooling, last=layers.deepest(self.names),
                             precision=precision.of(config))
-            # One fed box per resolution: the tile's inner box there, in its own positions.
-            self.boxes = {}
+            # One fed box per depth: the tile's inner box there, in its own positions;
+            # depth 0 is its pixels, for the terms on pixels.
+            self.boxes = {0: tf1.placeholder(tf.int32, (4,), name="inner_box0")}
             inner = {}
             for name in self.names:
-                p = tiling.depth(name)
-                if p not in self.boxes:
-                    self.boxes[p] = tf1.placeholder(tf.int32, (4,), name="inner_box%d" % p)
-                inner[name] = _slice(net[name], self.boxes[p])
-            self.channels = {name: int(net[name].shape[-1]) for name in self.names}
+                d = tiling.depth(name)
+                if d not in self.boxes:
+                    self.boxes[d] = tf1.placeholder(tf.int32, (4,), name="inner_box%d" % d)
+                inner[name] = _slice(net[name], self.boxes[d])
             self.inner = {name: inner[name] for name in self.content_layers}
-
-            self.partials, self.gram_grads, surrogate = {}, {}, []
-            for name in self.style_layers:
-                flat = tf.reshape(inner[name], [-1, self.channels[name]])
-                self.partials[name] = tf.matmul(flat, flat, transpose_a=True)
-                k = tf1.placeholder(tf.float32, (self.channels[name],) * 2, name="K_" + name)
-                self.gram_grads[name] = k
-                surrogate.append(tf.reduce_sum(tf.stop_gradient(tf.matmul(flat, k)) * flat))
-            self.targets, self.scales, self.sums = {}, {}, {}
-            for name in self.content_layers:
-                target = tf1.placeholder(tf.float32, (1, None, None, self.channels[name]),
-                                         name="P_" + name)
-                scale = tf1.placeholder(tf.float32, (), name="c_" + name)
-                diff = inner[name] - target
-                self.targets[name], self.scales[name] = target, scale
-                self.sums[name] = tf.reduce_sum(tf.square(diff))
-                surrogate.append(tf.reduce_sum(tf.stop_gradient(scale * diff) * inner[name]))
-            self.grad = tf.gradients(tf.add_n(surrogate), self.crop)[0]
+            self.inputs = {name: tf1.placeholder(tf.float32, (1, None, None,
+                                                              layers.channels(name)),
+                                                 name="P_" + name)
+                           for name in self.content_layers}
+            view = terms.View(inner, self.inputs, self.crop, self.boxes[0])
+            self.stats = {k: v for term in used for k, v in term.stats(view).items()}
+            self.keys = sorted(self.stats)
+            self.cotangents = {k: tf1.placeholder(tf.float32, self.stats[k].shape,
+                                                  name="cotangent_" + k.replace("/", "_"))
+                               for k in self.keys}
+            self.grad = tf.gradients([self.stats[k] for k in self.keys], self.crop,
+                                     grad_ys=[self.cotangents[k] for k in self.keys])[0]
         # Evaluations only feed and run; an op added later would be a per-call rebuild.
         self.graph.finalize()
         self.session = new_session(self.graph, threads)
@@ -118,63 +98,46 @@ class TileRunner:
     def close(self):
         self.session.close()
 
-    def _box_feed(self, tile):
-        feed = {}
-        for p, placeholder in self.boxes.items():
-            y0, y1, x0, x1 = tile.boxes[p]
-            oy, ox = tile.outer[0] >> p, tile.outer[2] >> p
+    def _feed(self, tile, crop, inputs=None):
+        feed = {self.crop: crop[None]}
+        for d, placeholder in self.boxes.items():
+            y0, y1, x0, x1 = tile.boxes[d]
+            oy, ox = tile.outer[0] >> d, tile.outer[2] >> d
             feed[placeholder] = (y0 - oy, y1 - oy, x0 - ox, x1 - ox)
+        for name, value in (inputs or {}).items():
+            feed[self.inputs[name]] = value
         return feed
 
-    def gram_partials(self, tile, crop):
-        """Pass 1 of one tile.
+    def statistics(self, tile, crop, inputs, names=None):
+        """Pass 1 of one tile: the terms' statistics over the positions it owns.
 
         Args:
           tile: `art.tiling.Tile`.
           crop: the picture's outer box of `tile`, H x W x 3 RGB 0-255.
+          inputs: content layer -> the content target at `tile.at(layer)`, [1, h, w, C]
+            (needed only for the content statistics).
+          names: the terms whose statistics are wanted (default: every term's).
 
         Returns:
-          style layer -> F_in^T F_in (C x C float32, not normalised; the reduce sums
-          the tiles' in float64).
+          key -> float32 array (the reduce sums the tiles' in float64).
         """
-        if not self.partials:
-            return {}
-        feed = self._box_feed(tile)
-        feed[self.crop] = crop[None]
-        return self.session.run(self.partials, feed)
+        wanted = {k: self.stats[k] for k in self.keys
+                  if names is None or k.split("/")[0] in names}
+        return self.session.run(wanted, self._feed(tile, crop, inputs)) if wanted else {}
 
     def features(self, tile, crop):
         """The content layers' features of the tile's inner positions, [1, h, w, C] float32."""
         if not self.inner:
             return {}
-        feed = self._box_feed(tile)
-        feed[self.crop] = crop[None]
-        return self.session.run(self.inner, feed)
+        return self.session.run(self.inner, self._feed(tile, crop))
 
-    def backward(self, tile, crop, gram_grads, content_crops, content_scales):
-        """Pass 2 of one tile.
-
-        Args:
-          tile, crop: as in `gram_partials`.
-          gram_grads: style layer -> K (C x C), from `reduce_style`.
-          content_crops: content layer -> the content target at `tile.at(layer)`,
-            [1, h, w, C].
-          content_scales: content layer -> c, from `content_scales`.
-
-        Returns:
-          (gradient over the outer box, H x W x 3 float32 -- to be ADDED into the
-          picture's gradient; content layer -> sum over the inner positions of
-          (F - P)^2).
-        """
-        feed = self._box_feed(tile)
-        feed[self.crop] = crop[None]
-        for name, k in gram_grads.items():
-            feed[self.gram_grads[name]] = k
-        for name in self.content_layers:
-            feed[self.targets[name]] = content_crops[name]
-            feed[self.scales[name]] = content_scales[name]
-        grad, sums = self.session.run([self.grad, self.sums], feed)
-        return grad[0], {k: float(v) for k, v in sums.items()}
+    def backward(self, tile, crop, inputs, cotangents):
+        """Pass 2 of one tile: the gradient over its outer box (H x W x 3 float32, to be
+        ADDED into the picture's), from every statistic's cotangent (`Reducer`)."""
+        feed = self._feed(tile, crop, inputs)
+        for k in self.keys:
+            feed[self.cotangents[k]] = cotangents[k]
+        return self.session.run(self.grad, feed)[0]
 
 
 class LocalTiles:
@@ -201,18 +164,24 @@ class LocalTiles:
     def release(self, shared):
         """Done with what `share` returned."""
 
-    def partials(self, tiles, crops):
-        """Pass 1 of every tile: `TileRunner.gram_partials`."""
-        return [self.runner.gram_partials(tile, crop) for tile, crop in zip(tiles, crops)]
+    def statistics(self, tiles, crops, inputs, names=None):
+        """Pass 1 of every tile: `TileRunner.statistics`."""
+        return [self.runner.statistics(tile, crop, given, names)
+                for tile, crop, given in zip(tiles, crops, inputs)]
 
     def features(self, tiles, crops):
         """`TileRunner.features` of every tile."""
         return [self.runner.features(tile, crop) for tile, crop in zip(tiles, crops)]
 
-    def backward(self, tiles, crops, gram_grads, content_crops, scales):
+    def backward(self, tiles, crops, inputs, cotangents):
         """Pass 2 of every tile: `TileRunner.backward`."""
-        return [self.runner.backward(tile, crop, gram_grads, content, scales)
-                for tile, crop, content in zip(tiles, crops, content_crops)]
+        return [self.runner.backward(tile, crop, given, cotangents)
+                for tile, crop, given in zip(tiles, crops, inputs)]
+
+
+def totals(found):
+    """The tiles' statistics summed, key by key, in float64."""
+    return {k: sum(np.asarray(part[k], np.float64) for part in found) for k in found[0]}
 
 
 def content_targets(tile_map, image, tiles):
@@ -237,93 +206,58 @@ def content_targets(tile_map, image, tiles):
     return targets
 
 
-def grams(tile_map, image, tiles):
-    """The style layers' Gram matrices F^T F / M of a whole picture (`art.losses.gram`),
-    summed over its tiles."""
+def style_targets(tile_map, image, tiles, config):
+    """The targets one style image gives (`art.stylize.style_targets` of it alone, not
+    blended), from its tiles' statistics."""
+    from art import stylize
+    wanted = stylize.target_terms(config)
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
+    inputs = tile_map.share([{} for _ in tiles])
     try:
-        partials = tile_map.partials(tiles, crops)
+        found = tile_map.statistics(tiles, crops, inputs, [term.name for term in wanted])
     finally:
         tile_map.release(crops)
-    return {name: (sum(part[name].astype(np.float64) for part in partials)
-                   / positions(image.shape[:2], name)).astype(np.float32)
-            for name in partials[0]}
+        tile_map.release(inputs)
+    summed = totals(found)
+    return {k: v for term in wanted for k, v in term.target(summed, image.shape[:2]).items()}
 
 
-def positions(shape, name):
-    """How many positions the layer `name` has on a picture of `shape`: VALID
-    pooling rounds each side down at every pooling."""
-    p = tiling.depth(name)
-    return (shape[0] >> p) * (shape[1] >> p)
-
-
-def reduce_style(partials, targets, layer_weights, weight, shape):
-    """The style term from the tiles' Gram partial sums, and what pass 2 needs.
+class Reducer:
+    """The terms' losses and cotangents from the tiles' totals: one small graph, in
+    float64, with the targets frozen in it (the same `art.terms` code the whole
+    picture's graph runs in float32).
 
     Args:
-      partials: list over tiles of `TileRunner.gram_partials` dicts.
-      targets: style layer -> A (C x C), the frozen Gram targets.
-      layer_weights, weight: the config's style layers and style weight (beta).
+      used: the terms (`art.terms.terms_of`).
+      targets: the style targets (`art.stylize.style_targets`).
       shape: the picture's (height, width).
-
-    Returns:
-      (style layer -> beta w E, the term of `art.losses.style_loss`;
-       style layer -> K = (D + D^T) / M with D = dL/dG = beta w (G - A) / (2 C^2),
-       so that dL/dF = F K for the features F of any positions).
+      example: key -> an array of each statistic's shape (a tile's pass 1).
     """
-    breakdown, grads = {}, {}
-    for name, w in layer_weights.items():
-        m = positions(shape, name)
-        g = sum(part[name].astype(np.float64) for part in partials) / m
-        a = np.asarray(targets[name], np.float64)
-        c = g.shape[0]
-        breakdown[name] = weight * w * np.sum((g - a) ** 2) / (4.0 * c * c)
-        d = weight * w * (g - a) / (2.0 * c * c)
-        # TF differentiates F^T F as F (D + D^T); a blended target is symmetric only
-        # up to rounding, so do the same rather than assume D = D^T.
-        grads[name] = ((d + d.T) / m).astype(np.float32)
-    return breakdown, grads
 
+    def __init__(self, used, targets, shape, example):
+        self.keys = sorted(example)
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.totals = {k: tf1.placeholder(tf.float64, np.shape(example[k]),
+                                              name="total_" + k.replace("/", "_"))
+                           for k in self.keys}
+            total, breakdown = terms.combine(used, self.totals, targets, shape, tf.float64)
+            grads = tf.gradients(total, [self.totals[k] for k in self.keys])
+            # A statistic the loss does not read (none today) has no gradient: zero.
+            self.fetches = (total, breakdown, [tf.zeros_like(self.totals[k]) if g is None else g
+                                               for k, g in zip(self.keys, grads)])
+        self.graph.finalize()
+        self.session = new_session(self.graph)
 
-def content_scales(layer_weights, weight, shape, channels):
-    """c = 2 alpha w / (M C): dL/dF = c (F - P) for the mean-square content term."""
-    return {name: 2.0 * weight * w / (positions(shape, name) * channels[name])
-            for name, w in layer_weights.items()}
+    def close(self):
+        self.session.close()
 
-
-def reduce_content(sums, layer_weights, weight, shape, channels):
-    """The content term from the tiles' sums of squares: alpha w sum / (M C) per layer."""
-    return {name: weight * w * sum(s[name] for s in sums)
-            / (positions(shape, name) * channels[name])
-            for name, w in layer_weights.items()}
-
-
-def tv(image, weight):
-    """The TV term of `art.losses.tv_loss` and its gradient, in numpy.
-
-    A band of rows at a time, each band with the row below it, so that every
-    vertical pair is counted once and no float64 copy of the picture is made.
-
-    Returns:
-      (loss, H x W x 3 float32 gradient).
-    """
-    h = image.shape[0]
-    scale = weight / image.size
-    total = 0.0
-    grad = np.zeros(image.shape, np.float32)
-    for r0 in range(0, h, TV_ROWS):
-        r1 = min(h, r0 + TV_ROWS)
-        band = image[r0:min(h, r1 + 1)].astype(np.float64)
-        dy = np.diff(band, axis=0)
-        dx = np.diff(band[:r1 - r0], axis=1)
-        total += np.sum(dy ** 2) + np.sum(dx ** 2)
-        g = np.zeros_like(band)
-        g[1:] += dy
-        g[:-1] -= dy
-        g[:r1 - r0, 1:] += dx
-        g[:r1 - r0, :-1] -= dx
-        grad[r0:r0 + len(band)] += (2.0 * scale * g).astype(np.float32)
-    return scale * total, grad
+    def __call__(self, totals):
+        """(total, breakdown of floats, key -> float32 cotangent)."""
+        total, breakdown, grads = self.session.run(
+            self.fetches, {self.totals[k]: totals[k] for k in self.keys})
+        cotangents = {k: np.asarray(g, np.float32) for k, g in zip(self.keys, grads)}
+        return float(total), {k: float(v) for k, v in breakdown.items()}, cotangents
 
 
 class TiledEvaluator:
@@ -335,7 +269,7 @@ class TiledEvaluator:
       shape: the picture's (height, width[, 3]).
       content_t: content layer -> the whole picture's content features [1, H_l, W_l, C]
         (`art.stylize.content_targets`).
-      style_t: style layer -> Gram target (`art.stylize.style_targets`).
+      style_t: the style targets (`art.stylize.style_targets`).
       tiles: from `art.tiling.tiles_for`, for the config's layers.
       check: refuse tiles that cannot be exact (`art.tiling.check`). Only tests
         that show a short margin breaking exactness turn it off.
@@ -348,26 +282,24 @@ class TiledEvaluator:
                  tile_map=None):
         self.shape = (int(shape[0]), int(shape[1]))
         self.image_shape = self.shape + (3,)
-        self.config = config
-        names = list(config.content_layers) + list(config.style_layers)
+        self.terms = terms.terms_of(config)
         if check:
-            tiling.check(tiles, self.shape, names)
+            tiling.check(tiles, self.shape, terms.layers_read(self.terms))
         self.tiles = list(tiles)
         self.style_t = style_t
+        self.reducer = None
         self.own_map = tile_map is None
         self.tile_map = LocalTiles(TileRunner(weights, config)) if tile_map is None else tile_map
-        channels = {name: layers.channels(name) for name in config.content_layers}
-        self.scales = content_scales(config.content_layers, config.content_weight, self.shape,
-                                     channels)
-        self.channels = channels
         # Each tile's slice of the content targets, cut (and shared) once.
-        self.content_crops = self.tile_map.share([
+        self.inputs = self.tile_map.share([
             {name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])
              for name in config.content_layers}
             for tile in self.tiles])
 
     def close(self):
-        self.tile_map.release(self.content_crops)
+        self.tile_map.release(self.inputs)
+        if self.reducer is not None:
+            self.reducer.close()
         if self.own_map:
             self.tile_map.close()
 
@@ -393,30 +325,17 @@ class TiledEvaluator:
         if pixels.shape[:2] != self.shape:
             raise ArtError("image of %dx%d px given to a tiled evaluator for %dx%d"
                            % (pixels.shape[1], pixels.shape[0], self.shape[1], self.shape[0]))
-        config = self.config
         crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
         try:
-            partials = self.tile_map.partials(self.tiles, crops)
-            style_by, gram_grads = reduce_style(partials, self.style_t, config.style_layers,
-                                                config.style_weight, self.shape)
-            backward = self.tile_map.backward(self.tiles, crops, gram_grads, self.content_crops,
-                                              self.scales)
+            found = self.tile_map.statistics(self.tiles, crops, self.inputs)
+            if self.reducer is None:
+                self.reducer = Reducer(self.terms, self.style_t, self.shape, found[0])
+            total, breakdown, cotangents = self.reducer(totals(found))
+            grads = self.tile_map.backward(self.tiles, crops, self.inputs, cotangents)
         finally:
             self.tile_map.release(crops)
-
         grad = np.zeros(pixels.shape, np.float32)
-        for tile, (tile_grad, _) in zip(self.tiles, backward):
+        for tile, tile_grad in zip(self.tiles, grads):
             y0, y1, x0, x1 = tile.outer
             grad[y0:y1, x0:x1] += tile_grad
-        content_by = reduce_content([sums for _, sums in backward], config.content_layers,
-                                    config.content_weight, self.shape, self.channels)
-        tv_loss, tv_grad = tv(pixels, config.tv_weight)
-        grad += tv_grad
-
-        terms = {"content": sum(content_by.values()), "style": sum(style_by.values()),
-                 "tv": tv_loss}
-        terms.update({"content/" + k: v for k, v in content_by.items()})
-        terms.update({"style/" + k: v for k, v in style_by.items()})
-        terms = {k: float(v) for k, v in terms.items()}
-        total = terms["content"] + terms["style"] + terms["tv"]
-        return total, (grad[None] if batched else grad), terms
+        return total, (grad[None] if batched else grad), breakdown

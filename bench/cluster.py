@@ -66,10 +66,10 @@ class Replay:
     def release(self, shared):
         pass
 
-    def partials(self, tiles, crops):
+    def statistics(self, tiles, crops, inputs, names=None):
         return self._partials
 
-    def backward(self, tiles, crops, gram_grads, content_crops, scales):
+    def backward(self, tiles, crops, inputs, cotangents):
         return self._backward
 
     def close(self):
@@ -80,42 +80,44 @@ GRAM_FLOATS = sum(c * c for c in (64, 128, 256, 512, 512))
 
 
 def noop_partials(spec, tile, crop):
-    """Pass 1's bytes (a tile's float32 Gram partials back) and no work."""
+    """Pass 1's bytes (a tile's float32 Gram partials back; its other statistics are a
+    few numbers) and no work."""
     return np.zeros(GRAM_FLOATS, np.float32)
 
 
 def noop_backward(spec, tile, crop, common):
-    """Pass 2's bytes (the Gram gradients in, the tile's gradient back) and no work."""
+    """Pass 2's bytes (the cotangents in, the tile's gradient back) and no work."""
     return np.zeros_like(crop)
 
 
 def tile_times_child(args, weights, config):
     """Each tile's pass 1 + pass 2, and pass 1 alone, in TensorFlow of --tile-threads
     threads; prints one JSON line."""
-    from art import stylize, tiled, tiling
+    from art import stylize, terms, tiled, tiling
     content, style = common.load_pair(args.content, args.style, args.size)
     shape = content.shape[:2]
-    tiles = tiling.tiles_for(shape, n_tiles=args.tiles, names=tiled.layer_names(config))
+    tiles = tiling.tiles_for(shape, n_tiles=args.tiles, names=terms.layers_read(terms.terms_of(config)))
     image = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)
     runner = tiled.TileRunner(weights, config, threads=args.tile_threads)
     local = tiled.LocalTiles(runner)
     content_t = tiled.content_targets(local, content, tiles)
     style_t = stylize.style_targets(weights, [style], None, config)
     crops = [tiling.crop(image, tile.outer) for tile in tiles]
-    _, grams = tiled.reduce_style(local.partials(tiles, crops), style_t, config.style_layers,
-                                  config.style_weight, shape)
-    scales = tiled.content_scales(config.content_layers, config.content_weight, shape,
-                                  runner.channels)
+    inputs = [{name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])
+               for name in config.content_layers} for tile in tiles]
+    found = local.statistics(tiles, crops, inputs)
+    reducer = tiled.Reducer(terms.terms_of(config), style_t, shape, found[0])
+    cotangents = reducer(tiled.totals(found))[2]
+    reducer.close()
     times, forward = [], []
-    for tile, crop in zip(tiles, crops):
-        targets = {name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])
-                   for name in config.content_layers}
+    for tile, crop, given in zip(tiles, crops, inputs):
 
-        def both(tile=tile, crop=crop, targets=targets):
-            runner.gram_partials(tile, crop)
-            runner.backward(tile, crop, grams, targets, scales)
+        def both(tile=tile, crop=crop, given=given):
+            runner.statistics(tile, crop, given)
+            runner.backward(tile, crop, given, cotangents)
         times.append(median_time(both, max(1, args.repeats // 2))[0])
-        forward.append(median_time(lambda tile=tile, crop=crop: runner.gram_partials(tile, crop),
+        forward.append(median_time(lambda tile=tile, crop=crop, given=given:
+                                   runner.statistics(tile, crop, given),
                                    max(1, args.repeats // 2))[0])
     print(json.dumps({"tile": times, "forward": forward}))
 
@@ -133,7 +135,7 @@ def main():
 
     from art import cli, files, levels as plans, lbfgs, tiling
     cli.quiet_tensorflow()
-    from art import cluster, stylize, tiled, weights as weights_mod
+    from art import cluster, stylize, terms, tiled, weights as weights_mod
     from art.config import PaintConfig
     import peak
 
@@ -143,7 +145,7 @@ def main():
         return tile_times_child(args, weights, config)
     content, style = common.load_pair(args.content, args.style, args.size)
     shape = content.shape[:2]
-    names = tiled.layer_names(config)
+    names = terms.layers_read(terms.terms_of(config))
     tiles = tiling.tiles_for(shape, n_tiles=args.tiles, names=names)
     content_t = stylize.content_targets(weights, content, config)
     style_t = stylize.style_targets(weights, [style], None, config)
@@ -166,11 +168,10 @@ def main():
         record("local 1x2", *median_time(lambda: ev.evaluate(image), args.repeats))
         runner = ev.tile_map.runner
         crops = [tiling.crop(image, tile.outer) for tile in tiles]
-        partials = [runner.gram_partials(t, c) for t, c in zip(tiles, crops)]
-        _, grams = tiled.reduce_style(partials, style_t, config.style_layers,
-                                      config.style_weight, shape)
-        backward = [runner.backward(t, c, grams, cc, ev.scales)
-                    for t, c, cc in zip(tiles, crops, ev.content_crops)]
+        partials = [runner.statistics(t, c, i) for t, c, i in zip(tiles, crops, ev.inputs)]
+        cotangents = ev.reducer(tiled.totals(partials))[2]
+        backward = [runner.backward(t, c, i, cotangents)
+                    for t, c, i in zip(tiles, crops, ev.inputs)]
 
     # Tile times, one tile at a time, at 1 and 2 threads. TensorFlow fixes its thread
     # pools at a process's first session, so each count runs in a process of its own.
@@ -226,7 +227,7 @@ def main():
                     def moves(shared=shared, tile_map=tile_map):
                         shared.futures = None
                         tile_map._map(noop_partials, tiles, [shared])
-                        tile_map._map(noop_backward, tiles, [shared], common=(grams, {}))
+                        tile_map._map(noop_backward, tiles, [shared], common=cotangents)
                     transfer = median_time(moves, args.repeats)[0]
                 finally:
                     tile_map.release(shared)

@@ -77,13 +77,15 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
     # Each worker built one tile graph for these layers, whatever the tile shapes and calls.
     built = local_cluster.client.run(lambda dask_worker: len(dask_worker.art_state.runners))
     assert sorted(built.values()) == [1, 1], built
-    # Per evaluation: each tile's pixels out once for both passes, the Gram gradients
-    # once (the other worker fetches them), Gram partials (float32) and gradients back. The
-    # level's content targets went out once, before the first evaluation.
+    # Per evaluation: each tile's pixels out once for both passes, the cotangents once (the
+    # other worker fetches them): the Gram gradients and three numbers, the content layer's
+    # and the TV pairs' two; back, the Gram partials (float32; the content and TV sums are
+    # numbers, which `nbytes` does not count) and the gradients. The level's content
+    # targets went out once, before the first evaluation.
     pixels = sum(t.outer_shape[0] * t.outer_shape[1] * 3 * 4 for t in tiles)
     grams = sum(c * c * 4 for c in (64, 128, 256, 512, 512))
     assert tile_map.received - received == received == len(tiles) * grams + pixels
-    assert tile_map.sent - sent == pixels + grams
+    assert tile_map.sent - sent == pixels + grams + 3 * 4
 
     # Targets through the cluster are the local ones, too, to float rounding (the
     # workers run on fewer threads, see ONE_THREAD): within 1e-5 of the largest value.
@@ -92,8 +94,8 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
         expected = tiled.content_targets(local, content, tiles)
         for name, value in tiled.content_targets(tile_map, content, tiles).items():
             assert np.abs(value - expected[name]).max() <= 1e-5 * np.abs(expected[name]).max()
-        expected = tiled.grams(local, content, tiles)
-        for name, value in tiled.grams(tile_map, content, tiles).items():
+        expected = tiled.style_targets(local, content, tiles, config)
+        for name, value in tiled.style_targets(tile_map, content, tiles, config).items():
             assert np.abs(value - expected[name]).max() <= 1e-5 * np.abs(expected[name]).max()
     finally:
         local.close()

@@ -268,3 +268,26 @@ def test_without_cluster_flags_dask_is_never_imported(files, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "False False"
+
+
+def test_one_piece_and_a_4k_print_go_through_the_same_render_loop(paint, tmp_path, monkeypatch):
+    """A small picture (one level, whole) and `--size 4k --tiles 6` (four levels, tiled)
+    are both one call of `art.render.render`: the one loop. The 4K call is recorded and
+    stopped at once, as Ctrl-C would stop it."""
+    from art import painting, render
+    calls = []
+    real = render.render
+
+    def spy(weights, content, styles, config, levels, **kw):
+        calls.append([(lv.shape, len(lv.tiles or ())) for lv in levels])
+        if len(levels) > 1:
+            raise KeyboardInterrupt
+        return real(weights, content, styles, config, levels, **kw)
+
+    monkeypatch.setattr(render, "render", spy)
+    monkeypatch.setattr(painting, "available_memory", lambda: None)
+    paint(*SHALLOW, "--out", str(tmp_path / "small.png"), check=0)
+    paint(*SHALLOW, "--out", str(tmp_path / "wall.png"), "--size", "4k", "--tiles", "6",
+          check=130)
+    assert calls == [[((30, 40), 0)],
+                     [((270, 480), 0), ((540, 960), 0), ((1080, 1920), 2), ((2160, 3840), 6)]]

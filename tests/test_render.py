@@ -111,20 +111,23 @@ def test_feathering_puts_a_picture_back_together():
 
 def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
     from art import stylize, tiled
-    config = small_config()
+    config = small_config(moment_weight=1.0)
     tiles = tiling.tiles_for(CONTENT.shape, tile_size=32, names=["conv2_2"])
     tile_map = tiled.LocalTiles(tiled.TileRunner(random_weights, config))
     try:
         content_t = tiled.content_targets(tile_map, CONTENT, tiles)
-        grams = tiled.grams(tile_map, CONTENT, tiles)
+        style_t = tiled.style_targets(tile_map, CONTENT, tiles, config)
     finally:
         tile_map.close()
     expected = stylize.content_targets(random_weights, CONTENT, config)
     np.testing.assert_allclose(content_t["conv2_2"], expected["conv2_2"], rtol=1e-4, atol=1e-3)
     expected = stylize.style_targets(random_weights, [CONTENT], None, config)
-    for name in config.style_layers:
-        np.testing.assert_allclose(grams[name], expected[name], rtol=1e-4,
-                                   atol=1e-5 * np.abs(expected[name]).max())
+    assert sorted(style_t) == sorted(expected) == ["moments/conv1_1/mean", "moments/conv1_1/std",
+                                                   "moments/conv2_1/mean", "moments/conv2_1/std",
+                                                   "style/conv1_1", "style/conv2_1"]
+    for key in expected:
+        np.testing.assert_allclose(style_t[key], expected[key], rtol=1e-4,
+                                   atol=1e-5 * np.abs(expected[key]).max())
 
 
 def run(weights, config, content=CONTENT, **kw):

@@ -9,7 +9,7 @@ import pytest
 from art.config import PaintConfig
 from art.errors import ArtError
 from conftest import paint_one
-from test_losses import numpy_gram
+from test_terms import numpy_gram
 
 rng = np.random.default_rng(0)
 CONTENT = rng.uniform(0, 255, (32, 40, 3)).astype(np.float32)
@@ -29,12 +29,15 @@ def test_style_targets_blend_the_grams(tf1, random_weights):
     config = small_config()
     single = [stylize.style_targets(random_weights, [s], None, config) for s in STYLES]
     blended = stylize.style_targets(random_weights, STYLES, [3.0, 1.0], config)
-    for name in config.style_layers:
-        np.testing.assert_allclose(blended[name], 0.75 * single[0][name] + 0.25 * single[1][name],
+    assert sorted(blended) == ["style/conv1_1", "style/conv2_1"]
+    for key in blended:
+        np.testing.assert_allclose(blended[key], 0.75 * single[0][key] + 0.25 * single[1][key],
                                    rtol=1e-5)
     # The Gram is the numpy Gram of the features.
-    features = stylize._features(random_weights, STYLES[0], ["conv1_1"], PaintConfig(), grams=False)
-    np.testing.assert_allclose(single[0]["conv1_1"], numpy_gram(features["conv1_1"]), rtol=1e-4)
+    features = stylize.content_targets(random_weights, STYLES[0],
+                                       PaintConfig(content_layers={"conv1_1": 1.0}))
+    np.testing.assert_allclose(single[0]["style/conv1_1"], numpy_gram(features["conv1_1"]),
+                               rtol=1e-4)
 
 
 def test_bad_blends_are_refused(tf1, random_weights):

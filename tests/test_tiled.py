@@ -87,7 +87,14 @@ CASES = [
     pytest.param(SHALLOW, "max", (160, 224), dict(tile_size=64, margin=48), id="160x224 shallow"),
     pytest.param(SHALLOW, "avg", (165, 227), dict(n_tiles=6, margin=32),
                  id="165x227 shallow, odd"),
+    # The moments term, added in art/terms.py alone, is exact in tiles too.
+    pytest.param(dict(SHALLOW, moment_weight=0.5), "avg", (96, 130), dict(n_tiles=4),
+                 id="96x130 shallow, moments"),
 ]
+# Per term, except the moments': a variance from sums of float32 features summed in
+# another order (per tile) loses a few more digits; measured 1.2e-5 of a layer's small
+# moments term, while the total loss agreed to 2e-7 and the gradient to 8e-7.
+MOMENTS_TERM_TOL = 5e-5
 
 
 @pytest.mark.parametrize("layers, pooling, shape, kw", CASES)
@@ -95,7 +102,8 @@ def test_tiled_equals_untiled(tf1, random_weights, layers, pooling, shape, kw):
     config = config_of(layers, pooling)
     tiles = tiling.tiles_for(shape, names=names(config), **kw)
     loss_error, term_error, grad_error = compare(tf1, random_weights, config, shape, tiles)
-    assert loss_error < LOSS_TOL and term_error < LOSS_TOL and grad_error < GRAD_TOL
+    term_tol = MOMENTS_TERM_TOL if config.moment_weight else LOSS_TOL
+    assert loss_error < LOSS_TOL and term_error < term_tol and grad_error < GRAD_TOL
 
 
 def test_cases_include_margins_inside_the_picture():
@@ -127,25 +135,6 @@ def test_a_short_margin_is_refused_and_would_not_be_exact(tf1, random_weights):
         tiled.TiledEvaluator(random_weights, config, (32, 272), {}, {}, short)
     _, _, grad_error = compare(tf1, random_weights, config, (32, 272), short, check=False)
     assert grad_error > 10 * GRAD_TOL
-
-
-def test_tv_in_bands_matches_the_whole_picture(monkeypatch):
-    from art import tiled
-    image = np.random.default_rng(0).uniform(0, 255, (23, 9, 3)).astype(np.float32)
-    x = image.astype(np.float64)
-    dy, dx = np.diff(x, axis=0), np.diff(x, axis=1)
-    loss = 0.5 * (np.sum(dy ** 2) + np.sum(dx ** 2)) / x.size
-    grad = np.zeros_like(x)
-    grad[1:] += dy
-    grad[:-1] -= dy
-    grad[:, 1:] += dx
-    grad[:, :-1] -= dx
-    grad *= 2 * 0.5 / x.size
-    for rows in (1, 4, 23, 256):
-        monkeypatch.setattr(tiled, "TV_ROWS", rows)
-        got_loss, got_grad = tiled.tv(image, 0.5)
-        np.testing.assert_allclose(got_loss, loss, rtol=1e-10)
-        np.testing.assert_allclose(got_grad, grad, rtol=1e-5, atol=1e-9)
 
 
 def test_wrong_image_size_is_refused(tf1, random_weights):

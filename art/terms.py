@@ -1,0 +1,220 @@
+"""The loss terms, each written once: the whole picture's graph, its tiles, and the
+cluster's workers all read them from here.
+
+Every term is a function of sums over positions, its statistics. That is what
+makes exact tiles possible: a tile computes the statistics of the positions it
+owns, the sums add up over the tiles, and the term's loss and its derivative
+with respect to each statistic (the cotangent) come from the totals; each tile
+then back-propagates the cotangents through its own statistics
+(`tf.gradients(stats, crop, grad_ys=cotangents)`), and the tiles' gradients add
+up to the whole picture's. One piece is the same with one tile.
+
+Normalisation: every term is an average, not a sum, so the default weights
+work across picture sizes (Gatys et al. sum over positions, which makes the
+balance between content and style drift with the size):
+  content  mean over positions and channels of (F - P)^2
+  style    sum over entries of (G - A)^2 / (4 C^2), with G = F^T F / M
+           (the paper's E_l = 1/(4 N^2 M^2) sum (F^T F - A)^2, with A scaled by M
+           so a target from a differently sized style image still fits)
+  tv       mean over pixels and channels of the squared differences of neighbours
+  moments  mean over channels of (mu - mu_t)^2 + (sigma - sigma_t)^2, the mean and
+           standard deviation of each channel (off unless --moment-weight is set)
+
+A new term needs, in a class here and nothing elsewhere:
+  1. `name`, the layers it reads (`layers`, name -> weight; none for a pixel term)
+     and its overall `weight`; `terms_of` makes it from the config (a weight of 0
+     leaves it out), and a `PaintConfig` field with its flag;
+  2. `stats(view)`: TF, its sums over the positions `view` owns, a dict key -> tensor
+     with keys "<name>/<layer>[/...]";
+  3. `loss(totals, targets, shape, dtype)`: TF, from the totals (in `dtype`, float64
+     in both the whole picture's graph and the tiles' reduce) and its frozen numpy
+     targets to (total, {layer: term});
+  4. for a target taken from the style images (as the Gram matrices are): `target`,
+     from the style image's totals to numpy arrays keyed like its stats, which
+     `art.stylize.style_targets` and `art.tiled.style_targets` compute and blend;
+  5. a test that the tiled loss and gradient equal the untiled ones (tests/test_tiled.py)
+     and one against a numpy reference (tests/test_terms.py).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from art import layers
+
+tf1 = tf.compat.v1
+
+# Added to each channel's variance under the square root: a channel that is zero
+# everywhere (a dead ReLU) would otherwise have an infinite derivative.
+MOMENT_EPSILON = 1.0
+
+
+def positions(shape, name):
+    """How many positions the layer `name` has on a picture of `shape`: VALID
+    pooling rounds each side down at every pooling."""
+    from art import tiling
+    d = tiling.depth(name)
+    return (int(shape[0]) >> d) * (int(shape[1]) >> d)
+
+
+class View:
+    """What a term's statistics are computed from: the features of the positions a piece
+    owns (layer -> [1, h, w, C]), the per-position targets there (content layer ->
+    [1, h, w, C]), the piece's pixels ([1, H, W, 3], margins included) and the box of
+    them it owns, (y0, y1, x0, x1) in its own pixels."""
+
+    def __init__(self, features, inputs, pixels, box):
+        self.features, self.inputs, self.pixels, self.box = features, inputs, pixels, box
+
+
+def _weighted(weight, breakdown, dtype):
+    terms = {name: weight * term for name, term in breakdown.items()}
+    # No layers (a style-only or content-only run) is a term of zero.
+    return (tf.add_n(list(terms.values())) if terms else tf.constant(0.0, dtype)), terms
+
+
+class Content:
+    """Each content layer's features against the content photo's, position by position."""
+    name = "content"
+
+    def __init__(self, layer_weights, weight):
+        self.layers, self.weight = dict(layer_weights), weight
+
+    def stats(self, view):
+        return {"content/" + n: tf.reduce_sum(tf.square(view.features[n] - view.inputs[n]))
+                for n in self.layers}
+
+    def loss(self, totals, targets, shape, dtype):
+        return _weighted(self.weight, {
+            n: w * totals["content/" + n] / tf.constant(positions(shape, n) * layers.channels(n),
+                                                        dtype)
+            for n, w in self.layers.items()}, dtype)
+
+
+class Style:
+    """Each style layer's Gram matrix against the style images' (blended)."""
+    name = "style"
+
+    def __init__(self, layer_weights, weight):
+        self.layers, self.weight = dict(layer_weights), weight
+
+    def stats(self, view):
+        out = {}
+        for n in self.layers:
+            flat = tf.reshape(view.features[n], [-1, layers.channels(n)])
+            out["style/" + n] = tf.matmul(flat, flat, transpose_a=True)
+        return out
+
+    def target(self, totals, shape):
+        return {"style/" + n: (np.asarray(totals["style/" + n], np.float64)
+                               / positions(shape, n)).astype(np.float32) for n in self.layers}
+
+    def loss(self, totals, targets, shape, dtype):
+        breakdown = {}
+        for n, w in self.layers.items():
+            gram = totals["style/" + n] / tf.constant(positions(shape, n), dtype)
+            c = layers.channels(n)
+            diff = gram - tf.constant(targets["style/" + n], dtype)
+            breakdown[n] = w * tf.reduce_sum(tf.square(diff)) / (4.0 * c * c)
+        return _weighted(self.weight, breakdown, dtype)
+
+
+class TotalVariation:
+    """Squared differences of vertical and horizontal neighbours: a pair belongs to the
+    piece that owns its first pixel."""
+    name = "tv"
+    layers = {}
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def stats(self, view):
+        y0, y1, x0, x1 = (view.box[k] for k in range(4))
+        x = view.pixels
+        # Slices clamp at the piece's edge: a pair whose second pixel lies beyond the
+        # picture does not exist, and the margin holds every other one.
+        dy = (x[:, 1:, :, :] - x[:, :-1, :, :])[:, y0:y1, x0:x1, :]
+        dx = (x[:, :, 1:, :] - x[:, :, :-1, :])[:, y0:y1, x0:x1, :]
+        return {"tv/dy": tf.reduce_sum(tf.square(dy)), "tv/dx": tf.reduce_sum(tf.square(dx))}
+
+    def loss(self, totals, targets, shape, dtype):
+        size = tf.constant(int(shape[0]) * int(shape[1]) * 3, dtype)
+        term = self.weight * (totals["tv/dy"] + totals["tv/dx"]) / size
+        return term, {"tv": term}
+
+
+class Moments:
+    """Each style layer's per-channel mean and standard deviation against the style
+    images': a first- and second-order match beside the Gram's (Risser et al. match
+    whole histograms; this is the part of that a sum over positions can give)."""
+    name = "moments"
+
+    def __init__(self, layer_weights, weight):
+        self.layers, self.weight = dict(layer_weights), weight
+
+    def stats(self, view):
+        out = {}
+        for n in self.layers:
+            flat = tf.reshape(view.features[n], [-1, layers.channels(n)])
+            out["moments/%s/sum" % n] = tf.reduce_sum(flat, axis=0)
+            out["moments/%s/squares" % n] = tf.reduce_sum(tf.square(flat), axis=0)
+        return out
+
+    @staticmethod
+    def _mean_std(total, squares, m, module=np):
+        mean = total / m
+        return mean, module.sqrt(module.maximum(squares / m - mean * mean, 0.0) + MOMENT_EPSILON)
+
+    def target(self, totals, shape):
+        out = {}
+        for n in self.layers:
+            mean, std = self._mean_std(np.asarray(totals["moments/%s/sum" % n], np.float64),
+                                       np.asarray(totals["moments/%s/squares" % n], np.float64),
+                                       positions(shape, n))
+            out["moments/%s/mean" % n] = mean.astype(np.float32)
+            out["moments/%s/std" % n] = std.astype(np.float32)
+        return out
+
+    def loss(self, totals, targets, shape, dtype):
+        breakdown = {}
+        for n, w in self.layers.items():
+            mean, std = self._mean_std(totals["moments/%s/sum" % n],
+                                       totals["moments/%s/squares" % n],
+                                       tf.constant(positions(shape, n), dtype), tf)
+            want_mean = tf.constant(targets["moments/%s/mean" % n], dtype)
+            want_std = tf.constant(targets["moments/%s/std" % n], dtype)
+            breakdown[n] = w * (tf.reduce_sum(tf.square(mean - want_mean))
+                                + tf.reduce_sum(tf.square(std - want_std))) / layers.channels(n)
+        return _weighted(self.weight, breakdown, dtype)
+
+
+def terms_of(config):
+    """The terms a config paints with, in the order of the breakdown. Content and style
+    are always there (an empty layer dict is a term of zero, as a reconstruction has);
+    TV and the moments only with a weight."""
+    found = [Content(config.content_layers, config.content_weight),
+             Style(config.style_layers, config.style_weight)]
+    if config.tv_weight:
+        found.append(TotalVariation(config.tv_weight))
+    if config.moment_weight and config.style_layers:
+        found.append(Moments(config.style_layers, config.moment_weight))
+    return found
+
+
+def layers_read(terms):
+    """The layers the terms read, each once, in the order first asked for."""
+    return list(dict.fromkeys(n for term in terms for n in term.layers))
+
+
+def combine(terms, totals, targets, shape, dtype):
+    """Every term's loss from the totals: (total, breakdown) with the breakdown keys of
+    a report: 'content', 'style', 'tv', ... and '<term>/<layer>'."""
+    breakdown, parts = {}, []
+    for term in terms:
+        total, by = term.loss(totals, targets, shape, dtype)
+        parts.append(total)
+        breakdown[term.name] = total
+        if term.layers:
+            breakdown.update({"%s/%s" % (term.name, n): v for n, v in by.items()})
+    # Reports always carry a tv figure, 0 when the term is off.
+    breakdown.setdefault("tv", tf.constant(0.0, dtype))
+    return tf.add_n(parts, name="total_loss"), breakdown

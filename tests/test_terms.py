@@ -1,0 +1,134 @@
+"""Each loss term against an independent numpy reference, through its statistics
+and its loss, as the whole picture's graph and the tiles' reduce use them."""
+
+import numpy as np
+import pytest
+
+from art.config import PaintConfig
+
+
+def numpy_gram(f):
+    flat = f.reshape(-1, f.shape[-1]).astype(np.float64)
+    return flat.T @ flat / flat.shape[0]
+
+
+rng = np.random.default_rng(0)
+# A 6x5 picture: conv1_1 has its positions, conv2_1 (after one pooling) 3x2; real channels.
+SHAPE = (6, 5)
+F = {"conv1_1": rng.uniform(0, 3, (1, 6, 5, 64)).astype(np.float32),
+     "conv2_1": rng.uniform(0, 3, (1, 3, 2, 128)).astype(np.float32)}
+T = {k: rng.uniform(0, 3, v.shape).astype(np.float32) for k, v in F.items()}
+PIXELS = rng.uniform(0, 255, (1, 6, 5, 3)).astype(np.float32)
+
+
+@pytest.fixture
+def run(tf1):
+    """run(term, targets, features=F, pixels=PIXELS, box=whole, shape=SHAPE):
+    (stats, total, breakdown) of `term`, in float32 as the whole picture's graph."""
+    import tensorflow as tf
+    from art import terms
+
+    def run(term, targets=None, features=F, pixels=PIXELS, box=None, shape=SHAPE,
+            dtype=tf.float32):
+        graph = tf.Graph()
+        with graph.as_default():
+            view = terms.View({k: tf.constant(v) for k, v in features.items()},
+                              {k: tf.constant(v) for k, v in T.items()}, tf.constant(pixels),
+                              box or (0, pixels.shape[1], 0, pixels.shape[2]))
+            stats = term.stats(view)
+            total, by = term.loss({k: tf.cast(v, dtype) for k, v in stats.items()},
+                                  targets or {}, shape, dtype)
+            with tf1.Session(graph=graph) as s:
+                return s.run([stats, total, by])
+    return run
+
+
+def test_gram_target(run):
+    from art import terms
+    term = terms.Style({"conv1_1": 1.0}, 1.0)
+    stats, _, _ = run(term, {"style/conv1_1": np.zeros((64, 64), np.float32)})
+    target = term.target(stats, SHAPE)
+    np.testing.assert_allclose(target["style/conv1_1"], numpy_gram(F["conv1_1"]), rtol=1e-5)
+
+
+def test_content_loss(run):
+    from art import terms
+    w = {"conv1_1": 0.5, "conv2_1": 2.0}
+    _, total, by = run(terms.Content(w, 3.0))
+    ref = {k: 3.0 * w[k] * np.mean((F[k].astype(np.float64) - T[k]) ** 2) for k in w}
+    for k in w:
+        np.testing.assert_allclose(by[k], ref[k], rtol=1e-5)
+    np.testing.assert_allclose(total, sum(ref.values()), rtol=1e-5)
+
+
+def test_a_term_without_layers_is_zero(run):
+    from art import terms
+    _, total, by = run(terms.Content({}, 1.0))
+    assert total == 0 and by == {}
+
+
+def test_style_loss(run):
+    from art import terms
+    targets = {"style/" + k: numpy_gram(v).astype(np.float32) for k, v in T.items()}
+    w = {"conv1_1": 1.0, "conv2_1": 0.25}
+    _, total, by = run(terms.Style(w, 10.0), targets)
+    for k in w:
+        c = F[k].shape[-1]
+        ref = 10.0 * w[k] * np.sum((numpy_gram(F[k]) - targets["style/" + k]) ** 2) / (4 * c * c)
+        np.testing.assert_allclose(by[k], ref, rtol=1e-4)
+    np.testing.assert_allclose(total, sum(by.values()), rtol=1e-6)
+
+
+def test_style_loss_is_zero_at_its_target_and_size_invariant(run):
+    """The Gram is normalised by positions: a texture tiled 2x2 has the same Gram."""
+    from art import terms
+    f = F["conv1_1"]
+    target = {"style/conv1_1": numpy_gram(f).astype(np.float32)}
+    _, total, _ = run(terms.Style({"conv1_1": 1.0}, 1.0), target,
+                      features={"conv1_1": np.tile(f, (1, 2, 2, 1))}, shape=(12, 10))
+    assert abs(total) < 1e-6
+
+
+def test_tv_loss_and_the_pairs_a_piece_owns(run):
+    from art import terms
+    x = PIXELS.astype(np.float64)
+    stats, total, by = run(terms.TotalVariation(0.5))
+    ref = 0.5 * (np.sum(np.diff(x, axis=1) ** 2) + np.sum(np.diff(x, axis=2) ** 2)) / x.size
+    np.testing.assert_allclose(total, ref, rtol=1e-5)
+    assert by == {"tv": total}
+    # A piece owning rows 2..3 and columns 1..4 counts the pairs whose first pixel is its
+    # own, the second one in its margin included; none past the picture's edge.
+    owned, _, _ = run(terms.TotalVariation(0.5), box=(2, 4, 1, 5))
+    dy = np.diff(x, axis=1)[:, 2:4, 1:5]
+    dx = np.diff(x, axis=2)[:, 2:4, 1:4]
+    np.testing.assert_allclose(owned["tv/dy"], np.sum(dy ** 2), rtol=1e-5)
+    np.testing.assert_allclose(owned["tv/dx"], np.sum(dx ** 2), rtol=1e-5)
+
+
+def test_moments_loss(run):
+    from art import terms
+    term = terms.Moments({"conv1_1": 1.0, "conv2_1": 0.5}, 2.0)
+    stats, _, _ = run(term, {k: np.zeros(c, np.float32) for k, c in (
+        ("moments/conv1_1/mean", 64), ("moments/conv1_1/std", 64),
+        ("moments/conv2_1/mean", 128), ("moments/conv2_1/std", 128))})
+    targets = term.target({k: v * 0.5 for k, v in stats.items()}, SHAPE)
+    _, total, by = run(term, targets)
+    for k, w in term.layers.items():
+        f = F[k].reshape(-1, F[k].shape[-1]).astype(np.float64)
+        mean, std = f.mean(0), np.sqrt(f.var(0) + terms.MOMENT_EPSILON)
+        half = f * np.sqrt(0.5)      # a half of both sums: mean / 2, mean of squares / 2
+        want_mean = f.mean(0) / 2
+        want_std = np.sqrt(np.maximum((half ** 2).mean(0) - want_mean ** 2, 0) + terms.MOMENT_EPSILON)
+        np.testing.assert_allclose(targets["moments/%s/mean" % k], want_mean, rtol=1e-5)
+        ref = 2.0 * w * (np.sum((mean - want_mean) ** 2) + np.sum((std - want_std) ** 2)) / f.shape[1]
+        np.testing.assert_allclose(by[k], ref, rtol=1e-4)
+
+
+def test_the_config_chooses_the_terms():
+    from art import terms
+    names = [t.name for t in terms.terms_of(PaintConfig())]
+    assert names == ["content", "style", "tv"]
+    assert [t.name for t in terms.terms_of(PaintConfig(tv_weight=0, moment_weight=0.1))] == [
+        "content", "style", "moments"]
+    assert terms.layers_read(terms.terms_of(PaintConfig())) == [
+        "conv4_2", "conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
