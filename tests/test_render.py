@@ -238,3 +238,25 @@ def test_a_stalled_level_ends_early_and_resumes_to_the_same_stop(tf1, random_wei
     rest = run(random_weights, config, state=folder.load_state())
     np.testing.assert_array_equal(rest.image, whole.image)
     assert rest.iterations + part.iterations == whole.iterations
+
+
+def test_the_plan_fits_the_memory_it_is_given():
+    """art.painting.plan: a picture that fits is painted as asked; one that does not gets
+    the largest tiles that leave a tenth spare, and says so; one that fits in no tiles,
+    or not in the tiles asked for, is refused with what it needs."""
+    from art import painting
+    levels, note = painting.plan(PaintConfig(), (341, 512), available=24 * GB)
+    assert [(lv.shape, lv.tiles) for lv in levels] == [((341, 512), None)] and note is None
+    levels, note = painting.plan(PaintConfig(), (4320, 7680), available=24 * GB)
+    size = plans.choose_tile_size((4320, 7680), PaintConfig(), 0.9 * 24 * GB)
+    assert note == ("a 7680x4320 picture does not fit in one piece here: painting it in %d "
+                    "tiles of about %d px" % (len(levels[-1].tiles), size))
+    assert plans.memory_need(levels) <= 0.9 * 24 * GB
+    with pytest.raises(ArtError, match=r"^a 38400x21600 picture needs about \d+\.\d GB even in "
+                                       r"tiles of 512 px and this machine has 24\.0 GB available; "
+                                       r"choose a smaller --size$"):
+        painting.plan(PaintConfig(), (21600, 38400), available=24 * GB)
+    with pytest.raises(ArtError, match=r"in these tiles .* use more --tiles or a smaller --size$"):
+        painting.plan(PaintConfig(tiles=2), (4320, 7680), available=24 * GB)
+    # Where the memory is unknown, the plan is the one asked for.
+    assert painting.plan(PaintConfig(), (4320, 7680), available=None)[0][-1].tiles is None
