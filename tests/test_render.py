@@ -136,6 +136,7 @@ def run(weights, config, content=CONTENT, **kw):
                          **kw)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
 def test_tiled_render_is_the_whole_render(tf1, random_weights, optimizer):
     """Tiles change where the work is done, not the picture, whichever the optimiser."""
