@@ -72,12 +72,21 @@ def _weighted(weight, breakdown, dtype):
     return (tf.add_n(list(terms.values())) if terms else tf.constant(0.0, dtype)), terms
 
 
-class Content:
-    """Each content layer's features against the content photo's, position by position."""
-    name = "content"
+class _LayerTerm:
+    """A term on VGG layers: its layers (name -> weight) and its overall weight."""
 
     def __init__(self, layer_weights, weight):
         self.layers, self.weight = dict(layer_weights), weight
+
+    @staticmethod
+    def _flat(view, name):
+        """The features of `name` as positions x channels."""
+        return tf.reshape(view.features[name], [-1, layers.channels(name)])
+
+
+class Content(_LayerTerm):
+    """Each content layer's features against the content photo's, position by position."""
+    name = "content"
 
     def stats(self, view):
         return {"content/" + n: tf.reduce_sum(tf.square(view.features[n] - view.inputs[n]))
@@ -90,17 +99,14 @@ class Content:
             for n, w in self.layers.items()}, dtype)
 
 
-class Style:
+class Style(_LayerTerm):
     """Each style layer's Gram matrix against the style images' (blended)."""
     name = "style"
-
-    def __init__(self, layer_weights, weight):
-        self.layers, self.weight = dict(layer_weights), weight
 
     def stats(self, view):
         out = {}
         for n in self.layers:
-            flat = tf.reshape(view.features[n], [-1, layers.channels(n)])
+            flat = self._flat(view, n)
             out["style/" + n] = tf.matmul(flat, flat, transpose_a=True)
         return out
 
@@ -142,19 +148,16 @@ class TotalVariation:
         return term, {"tv": term}
 
 
-class Moments:
+class Moments(_LayerTerm):
     """Each style layer's per-channel mean and standard deviation against the style
     images': a first- and second-order match beside the Gram's (Risser et al. match
     whole histograms; this is the part of that a sum over positions can give)."""
     name = "moments"
 
-    def __init__(self, layer_weights, weight):
-        self.layers, self.weight = dict(layer_weights), weight
-
     def stats(self, view):
         out = {}
         for n in self.layers:
-            flat = tf.reshape(view.features[n], [-1, layers.channels(n)])
+            flat = self._flat(view, n)
             out["moments/%s/sum" % n] = tf.reduce_sum(flat, axis=0)
             out["moments/%s/squares" % n] = tf.reduce_sum(tf.square(flat), axis=0)
         return out
