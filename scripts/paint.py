@@ -21,8 +21,8 @@ def say(line):
 
 
 def format_losses(losses):
-    return "  ".join("%s %.4g" % (k, losses[k]) for k in ("total", "content", "style", "tv")
-                     if k in losses)
+    return "  ".join("%s %.4g" % (k, losses[k]) for k in ("total", "content", "style", "tv",
+                                                          "moments") if k in losses)
 
 
 class ProgressLines:
