@@ -351,9 +351,6 @@ class _Render:
             latest.update(terms, total=loss)
 
         def step_callback(x):
-            self.iterations += 1
-            self.evaluations += optimizer.evaluations - counted[0]
-            counted[0] = optimizer.evaluations
             self.history.append(dict(latest, level=level.index + 1))
             self.clock.measure(time.perf_counter() - began, optimizer.iterations - done_before,
                                optimizer.evaluations - evaluations_before, work)
@@ -371,13 +368,13 @@ class _Render:
                   state)
         began = time.perf_counter()
         done_before, evaluations_before = optimizer.iterations, optimizer.evaluations
-        # An iteration's evaluations (and the start's) are counted when it ends.
-        counted = [optimizer.evaluations]
         try:
             return optimizer.minimize(evaluator, None if saved is not None else start,
                                       step_callback=step_callback, loss_callback=loss_callback)
         finally:
-            self.evaluations += optimizer.evaluations - counted[0]
+            # This run's share, whatever ended it (the start's evaluation included).
+            self.iterations += optimizer.iterations - done_before
+            self.evaluations += optimizer.evaluations - evaluations_before
 
 
 class _Piece:

@@ -79,15 +79,10 @@ def blend(targets, weights=None):
             .astype(np.float32) for key in keys}
 
 
-def target_terms(config):
-    """The terms whose targets come from the style images (`art.terms`: a `target`)."""
-    return [term for term in terms.terms_of(config) if hasattr(term, "target") and term.layers]
-
-
 def style_targets(weights, styles, style_blend, config):
     """The frozen targets the style images give (Gram matrices, and the moments when that
     term is on), keyed like the terms' statistics, blended over the styles (`blend`)."""
-    wanted = target_terms(config)
+    wanted = terms.with_targets(config)
     if not wanted:
         return {}
     names = terms.layers_read(wanted)

@@ -39,7 +39,7 @@ A new term needs, in a class here and nothing elsewhere:
 import numpy as np
 import tensorflow as tf
 
-from art import layers
+from art import layers, tiling
 
 tf1 = tf.compat.v1
 
@@ -51,7 +51,6 @@ MOMENT_EPSILON = 1.0
 def positions(shape, name):
     """How many positions the layer `name` has on a picture of `shape`: VALID
     pooling rounds each side down at every pooling."""
-    from art import tiling
     d = tiling.depth(name)
     return (int(shape[0]) >> d) * (int(shape[1]) >> d)
 
@@ -201,6 +200,12 @@ def terms_of(config):
     if config.moment_weight and config.style_layers:
         found.append(Moments(config.style_layers, config.moment_weight))
     return found
+
+
+def with_targets(config):
+    """The config's terms whose targets come from the style images (those with a
+    `target`), computed by `art.stylize.style_targets` and `art.tiled.style_targets`."""
+    return [term for term in terms_of(config) if hasattr(term, "target") and term.layers]
 
 
 def layers_read(terms):

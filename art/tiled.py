@@ -209,8 +209,7 @@ def content_targets(tile_map, image, tiles):
 def style_targets(tile_map, image, tiles, config):
     """The targets one style image gives (`art.stylize.style_targets` of it alone, not
     blended), from its tiles' statistics."""
-    from art import stylize
-    wanted = stylize.target_terms(config)
+    wanted = terms.with_targets(config)
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
     inputs = tile_map.share([{} for _ in tiles])
     try:
