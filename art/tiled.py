@@ -308,6 +308,28 @@ class TiledEvaluator:
     def __exit__(self, *exc):
         self.close()
 
+    def _pixels(self, image):
+        image = np.asarray(image, np.float32)
+        pixels = image[0] if image.ndim == 4 else image
+        if pixels.shape[:2] != self.shape:
+            raise ArtError("image of %dx%d px given to a tiled evaluator for %dx%d"
+                           % (pixels.shape[1], pixels.shape[0], self.shape[1], self.shape[0]))
+        return pixels
+
+    def loss(self, image):
+        """The loss alone at `image`, (total, breakdown): pass 1 and the reduce, no
+        backward pass (a third of an evaluation's work), for scoring pictures."""
+        pixels = self._pixels(image)
+        crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
+        try:
+            found = self.tile_map.statistics(self.tiles, crops, self.inputs)
+        finally:
+            self.tile_map.release(crops)
+        if self.reducer is None:
+            self.reducer = Reducer(self.terms, self.style_t, self.shape, found[0])
+        total, breakdown, _ = self.reducer(totals(found))
+        return total, breakdown
+
     def evaluate(self, image):
         """Loss and gradient at `image`.
 
@@ -318,12 +340,8 @@ class TiledEvaluator:
           (total loss float, gradient float32 of the image's shape, terms: the keys of
           `build_loss`'s breakdown -- content, style, tv, content/<layer>, style/<layer>).
         """
-        image = np.asarray(image, np.float32)
-        batched = image.ndim == 4
-        pixels = image[0] if batched else image
-        if pixels.shape[:2] != self.shape:
-            raise ArtError("image of %dx%d px given to a tiled evaluator for %dx%d"
-                           % (pixels.shape[1], pixels.shape[0], self.shape[1], self.shape[0]))
+        batched = np.ndim(image) == 4
+        pixels = self._pixels(image)
         crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
         try:
             found = self.tile_map.statistics(self.tiles, crops, self.inputs)

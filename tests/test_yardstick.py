@@ -1,0 +1,99 @@
+"""The pyramid yardstick: known answers, the whole-picture loss it must equal, its scales."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from art import images, yardstick
+from art.errors import ArtError
+from conftest import run_script
+
+
+def smooth(shape, seed=0):
+    """A picture of broad shapes, with little energy at the finest scale."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.uniform(0, 255, (shape[0] // 16 + 1, shape[1] // 16 + 1, 3)).astype(np.float32)
+    return images.resize(coarse, shape)
+
+
+@pytest.fixture(scope="module")
+def small_scales():
+    """Scales down to 32 px and tiles of 48, so a 128x96 picture has three scales and
+    its full size is scored in tiles."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yardstick, "COARSEST_SIDE", 32)
+        patch.setattr(yardstick, "TILE_SIDE", 48)
+        yield
+
+
+@pytest.fixture(scope="module")
+def itself(tf1, random_weights, small_scales):
+    """The yardstick of a smooth picture that is its own photo and style."""
+    picture = smooth((96, 128))
+    with yardstick.Yardstick(random_weights, picture, [picture], picture.shape[:2]) as stick:
+        yield picture, stick
+
+
+@pytest.mark.parametrize("side, count", [(300, 1), (512, 1), (1024, 2), (1536, 3),
+                                         (3840, 4), (7680, 5)])
+def test_scale_count_ends_near_512_px(side, count):
+    assert yardstick.scale_count((side // 2, side)) == count
+
+
+def test_a_picture_scored_against_itself_is_zero_at_every_scale(itself):
+    picture, stick = itself
+    score = stick.score(picture)
+    assert [s["shape"] for s in score.scales] == [[96, 128], [48, 64], [24, 32]]
+    for s in score.scales:
+        assert s["total"] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_fine_noise_scores_worse_at_full_size_than_at_a_quarter(tf1, random_weights, small_scales):
+    # The style is the smooth picture; the picture adds 1-px noise, which a 4x
+    # downsampling removes: the style term must see it at k=0 and hardly at k=2.
+    style = smooth((96, 128))
+    noisy = np.clip(style + np.random.default_rng(1).normal(0, 30, style.shape), 0, 255)
+    with yardstick.Yardstick(random_weights, style, [style], style.shape[:2]) as stick:
+        score = stick.score(noisy.astype(np.float32))
+    by_k = [s["style"] for s in score.scales]
+    assert by_k[0] > by_k[1] > by_k[2] > 0
+    assert score.fine == pytest.approx(score.scales[0]["style/conv1_1"]
+                                       + score.scales[0]["style/conv2_1"])
+    assert score.sum == pytest.approx(sum(s["total"] for s in score.scales))
+
+
+@pytest.mark.slow
+def test_each_scale_is_the_whole_picture_loss_at_that_size(tf1, random_weights, small_scales):
+    """Tiles or not, L_k is `art.stylize`'s loss (minus TV) of the downsampled picture
+    against targets of the resized photo and style."""
+    from art import stylize
+    content, style = smooth((96, 128), 2), smooth((60, 90), 3)
+    picture = np.random.default_rng(4).uniform(0, 255, (96, 128, 3)).astype(np.float32)
+    with yardstick.Yardstick(random_weights, content, [style], (96, 128)) as stick:
+        score = stick.score(picture)
+    config = dataclasses.replace(yardstick.SCORING, tv_weight=0.0)
+    for s in score.scales:
+        at = tuple(s["shape"])
+        content_t = stylize.content_targets(random_weights, images.resize(content, at), config)
+        style_t = stylize.style_targets(random_weights, [images.fit(style, max(at))], None, config)
+        want = stylize.evaluate(random_weights, [images.resize(picture, at)], config, content_t,
+                                style_t)[0]
+        for key in ("total", "content", "style/conv1_1", "style/conv5_1"):
+            assert s[key] == pytest.approx(want[key], rel=1e-4), (s["k"], key)
+
+
+def test_a_picture_of_another_size_is_refused(itself):
+    picture, stick = itself
+    with pytest.raises(ArtError, match=r"a 64x48 picture given to the yardstick of 128x96 ones"):
+        stick.score(picture[:48, :64])
+
+
+def test_score_cli_refuses_a_missing_picture_in_one_line(tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    images.save_image(str(photo), smooth((40, 40)))
+    code, out, err = run_script("score", [tmp_path / "nope.png", "--content", photo,
+                                          "--style", photo], capsys)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "nope.png" in err
