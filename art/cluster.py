@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 import art
-from art import files, precision
+from art import files
 from art.config import parse_address
 from art.errors import ArtError, Stopped
 
@@ -104,15 +104,10 @@ class _WorkerArt:
         precision), built once."""
         if spec not in self.runners:
             from art import tiled
-            from art.config import PaintConfig
-            content, style, tv, moments, pooling, precision = spec
             # The tile graph's statistics do not depend on the terms' weights, only on
             # which terms there are: the driver's reduce applies the weights.
-            config = PaintConfig(content_layers=dict.fromkeys(content, 1.0),
-                                 style_layers=dict.fromkeys(style, 1.0), tv_weight=float(tv),
-                                 moment_weight=float(moments), pooling=pooling,
-                                 precision=precision)
-            self.runners[spec] = tiled.TileRunner(self.weights, config, threads=self.threads)
+            self.runners[spec] = tiled.TileRunner(self.weights, tiled.config_of_spec(spec),
+                                                  threads=self.threads)
         return self.runners[spec]
 
     def close(self):
@@ -350,14 +345,18 @@ class ClusterTiles:
         self.client = cluster.client
         # The driver resolves --precision auto: every tile of an evaluation must be
         # painted in one arithmetic, whatever CPU each worker has.
-        self.spec = (tuple(config.content_layers), tuple(config.style_layers),
-                     bool(config.tv_weight), bool(config.moment_weight), config.pooling,
-                     precision.of(config))
+        from art import tiled
+        self.spec = tiled.spec_of(config)
         self.shared = []
         self.placement = None
         self.sent = self.received = 0
         self.retries = 0
         self.on_retry = None
+
+    def use(self, config):
+        """The maps from now on compute `config`'s terms (`tiled.LocalTiles.use`)."""
+        from art import tiled
+        self.spec = tiled.spec_of(config)
 
     def share(self, items):
         shared = _Shared(list(items))

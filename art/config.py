@@ -100,6 +100,17 @@ class PaintConfig:
     moment_weight: float = option(0.0, "weight of the moments term: each style layer's "
                                   "per-channel mean and standard deviation matched to the style "
                                   "images' (0: off)")
+    fine_layers: str = option("all", "deepest style layer of every level after the coarsest: "
+                              "a finer level's own contribution is fine texture, and its deeper "
+                              "layers re-measure structure the coarser levels set, at most of "
+                              "the cost (conv3_1 costs 31%% of conv5_1 per pixel); all: every "
+                              "level reads every style layer", metavar="NAME|all")
+    anchor_weight: float = option(0.0, "levels after the coarsest: weight of the anchor that "
+                                  "holds the coarser level's picture (the 2x2 block means of the "
+                                  "picture against those of its upsampled start) in place of the "
+                                  "content layers; 0: the content layers, as at the coarsest")
+    fine_tv_weight: float = option(1e-2, "weight of the total-variation term at the levels "
+                                   "after the coarsest")
     content_layers: dict = option(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
                                   type=parse_layer_weights, metavar="NAME=W,...")
     style_layers: dict = option(
@@ -182,7 +193,10 @@ class PaintConfig:
         for name in ("print_every", "save_every"):
             if getattr(self, name) < 0:
                 raise ArtError("--%s must be >= 0, got %d" % (name.replace("_", "-"), getattr(self, name)))
+        if self.fine_layers != "all":
+            layers.check_names([self.fine_layers], what="--fine-layers layer (or all)")
         for name in ("content_weight", "style_weight", "tv_weight", "moment_weight",
+                     "anchor_weight", "fine_tv_weight",
                      "learning_rate", "style_scale", "stop_below"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0) or (name in ("learning_rate", "style_scale")

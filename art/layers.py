@@ -73,3 +73,40 @@ def min_size(names):
     """
     last = NAMES.index(deepest(names))
     return 2 ** sum(1 for _, channels in TABLE[:last] if channels is None)
+
+
+def _conv_flops(last):
+    """Multiply-adds per input pixel of the convolutions up to `last`."""
+    total, pixels, before = 0.0, 1.0, 3
+    for layer, ch in TABLE:
+        if ch is None:
+            pixels /= 4
+        else:
+            total += 9 * before * ch * pixels
+            before = ch
+        if layer == last:
+            break
+    return total
+
+
+def flop_share(name):
+    """The FLOPs of the network up to `name` as a share of those up to conv5_1 (conv3_1:
+    31%, conv4_1: 67%): what one evaluation of a level costs, per pixel."""
+    return _conv_flops(name) / _conv_flops("conv5_1")
+
+
+def activation_share(name):
+    """The activations (values per input pixel) of the network up to `name`, as a share
+    of those up to conv5_1: what a piece's memory scales with. The first block, at
+    full resolution, holds most of them, so conv3_1 keeps ~70% for 31% of the FLOPs."""
+    def values(last):
+        total, pixels = 0.0, 1.0
+        for layer, ch in TABLE:
+            if ch is None:
+                pixels /= 4
+            else:
+                total += ch * pixels
+            if layer == last:
+                return total
+        return total
+    return values(name) / values("conv5_1")

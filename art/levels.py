@@ -35,11 +35,14 @@ class Level:
       shape: (height, width).
       iterations: L-BFGS iterations at this level.
       tiles: `art.tiling.Tile`s when the level is painted in tiles; None: whole.
+      settings: the `PaintConfig` fields this level paints with in place of the
+        config's (`fine_settings`); None: the config's own (`level_config`).
     """
     index: int
     shape: tuple
     iterations: int
     tiles: tuple = None
+    settings: dict = None
 
     @property
     def pixels(self):
@@ -51,6 +54,36 @@ class Level:
         if not self.tiles:
             return self.pixels
         return max(t.outer_shape[0] * t.outer_shape[1] for t in self.tiles)
+
+
+def fine_settings(config):
+    """What the levels after the coarsest paint with, in place of the config's loss:
+    the style layers down to `config.fine_layers`, the anchor in place of the content
+    layers when `config.anchor_weight` is set, and `config.fine_tv_weight`."""
+    style = dict(config.style_layers)
+    if config.fine_layers != "all":
+        last = layers.NAMES.index(config.fine_layers)
+        kept = {n: w for n, w in style.items() if layers.NAMES.index(n) <= last}
+        # Style layers all deeper than fine_layers: keep them rather than paint no style.
+        style = kept or style
+    settings = dict(style_layers=style, tv_weight=config.fine_tv_weight)
+    if config.anchor_weight:
+        settings.update(content_layers={})
+    return settings
+
+
+def level_config(config, level):
+    """The `PaintConfig` a level paints with: the config, with the level's own
+    settings. The coarsest level (and a picture in one piece) has no coarser level
+    to be anchored to."""
+    settings = dict(anchor_weight=0.0) if level.index == 0 else {}
+    settings.update(level.settings or {})
+    return dataclasses.replace(config, **settings)
+
+
+def names_of(config):
+    """The layers a config's loss reads."""
+    return list(config.content_layers) + list(config.style_layers)
 
 
 def level_count(shape, names):
@@ -74,12 +107,13 @@ def level_shapes(shape, count):
     return [(max(1, round(h / 2 ** k)), max(1, round(w / 2 ** k))) for k in range(count - 1, -1, -1)]
 
 
-def asked_tiles(config, shape):
+def asked_tiles(config, shape, names=None):
     """The tiles `config.tiles` or `config.tile_size` cut a picture of `shape` into, or None;
-    refused when they are narrower than the margin the layers need around each."""
+    refused when they are narrower than the margin the layers need around each
+    (`names`: the layers of the level they cut; default the config's)."""
     if not (config.tiles or config.tile_size):
         return None
-    names = list(config.content_layers) + list(config.style_layers)
+    names = names_of(config) if names is None else names
     tiles = tiling.tiles_for(shape, n_tiles=config.tiles or None,
                              tile_size=config.tile_size or None, names=names)
     margin = tiling.required_margin(names)
@@ -103,11 +137,8 @@ def plan(shape, config, tile_size=None):
     Returns:
       list of `Level`, coarsest first.
     """
-    names = list(config.content_layers) + list(config.style_layers)
+    names = names_of(config)
     config.check_size(shape)
-    final_tiles = asked_tiles(config, shape)
-    if final_tiles is None and tile_size:
-        final_tiles = tiling.tiles_for(shape, tile_size=tile_size, names=names)
     schedule = config.schedule or default_schedule(config.iterations, level_count(shape, names))
     shapes = level_shapes(shape, len(schedule))
     need = layers.min_size(names)
@@ -115,17 +146,26 @@ def plan(shape, config, tile_size=None):
         raise ArtError("--schedule has %d levels: the coarsest, %dx%d, is too small for layer %s "
                        "(it needs %d px a side); use fewer levels"
                        % (len(schedule), shapes[0][1], shapes[0][0], layers.deepest(names), need))
+    fine = fine_settings(config) if len(schedule) > 1 else None
+    final_names = names_of(dataclasses.replace(config, **fine)) if fine else names
+    final_tiles = asked_tiles(config, shape, final_names)
+    if final_tiles is None and tile_size:
+        final_tiles = tiling.tiles_for(shape, tile_size=tile_size, names=final_names)
     inner = None
     if final_tiles and len(final_tiles) > 1:
         inner = max(max(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in final_tiles)
     levels = []
     for k, (level_shape, iterations) in enumerate(zip(shapes, schedule)):
+        settings = fine if k else None
+        # Each level's tiles get the margin of its own deepest layer.
+        level_names = final_names if k else names
         if k == len(schedule) - 1:
             tiles = final_tiles
         else:
-            tiles = tiling.tiles_for(level_shape, tile_size=inner, names=names) if inner else None
+            tiles = tiling.tiles_for(level_shape, tile_size=inner, names=level_names) \
+                if inner else None
         levels.append(Level(k, tuple(level_shape), iterations,
-                            tuple(tiles) if tiles and len(tiles) > 1 else None))
+                            tuple(tiles) if tiles and len(tiles) > 1 else None, settings))
     return levels
 
 
@@ -142,9 +182,11 @@ def tile_size(levels):
     return max(max(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in tiled[-1].tiles)
 
 
-def memory_need(levels):
-    """Estimated peak bytes of a render: its most demanding level."""
+def memory_need(levels, config):
+    """Estimated peak bytes of a render: its most demanding level. A piece's activations
+    scale with its level's deepest layer (`art.layers.activation_share`)."""
     return max(FIXED_BYTES + PIECE_BYTES_PER_PIXEL * level.piece_pixels
+               * layers.activation_share(layers.deepest(names_of(level_config(config, level))))
                + PICTURE_BYTES_PER_PIXEL * level.pixels for level in levels)
 
 
@@ -158,16 +200,18 @@ def choose_tile_size(shape, config, available):
     for size in (2048, 1536, 1024, 768, 512):
         if size >= max(shape):
             continue
-        if memory_need(plan(shape, config, tile_size=size)) <= available:
+        if memory_need(plan(shape, config, tile_size=size), config) <= available:
             return size
     return None
 
 
-def piece_work(level, mode):
+def piece_work(level, config):
     """Relative cost of one evaluation of each piece of a level: pixels run through
-    the network, an exact tiled evaluation's extra forward pass (for the Grams)
-    counted as a third of a forward+backward."""
+    the network, weighted by the FLOPs of the network down to the level's deepest
+    layer; an exact tiled evaluation's extra forward pass (for the Grams) counted as
+    a third of a forward+backward."""
+    share = layers.flop_share(layers.deepest(names_of(level_config(config, level))))
     if not level.tiles:
-        return [float(level.pixels)]
-    outer = [float(t.outer_shape[0] * t.outer_shape[1]) for t in level.tiles]
-    return outer if mode == "independent" else [sum(outer) * 4.0 / 3.0]
+        return [share * level.pixels]
+    outer = [share * t.outer_shape[0] * t.outer_shape[1] for t in level.tiles]
+    return outer if config.tile_mode == "independent" else [sum(outer) * 4.0 / 3.0]

@@ -45,10 +45,10 @@ def plan(config, shape, available=None):
       for the user (None when nothing was).
     """
     levels = plans.plan(shape, config)
-    if available is None or plans.memory_need(levels) <= available:
+    if available is None or plans.memory_need(levels, config) <= available:
         return levels, None
     if config.tiles or config.tile_size:
-        raise _too_big(shape, plans.memory_need(levels), available,
+        raise _too_big(shape, plans.memory_need(levels, config), available,
                        ("in these tiles", "use more --tiles or a smaller --size"))
     # Tiles picked for the user leave a tenth of the memory spare: the estimate is
     # within ~10% (a 4K render: 9.3 GB measured, 9.9 GB estimated), and running out
@@ -56,7 +56,7 @@ def plan(config, shape, available=None):
     size = plans.choose_tile_size(shape, config, 0.9 * available)
     if size is None:
         smallest = plans.plan(shape, config, tile_size=512)
-        raise _too_big(shape, plans.memory_need(smallest), available,
+        raise _too_big(shape, plans.memory_need(smallest, config), available,
                        ("even in tiles of 512 px", "choose a smaller --size"))
     levels = plans.plan(shape, config, tile_size=size)
     return levels, ("a %dx%d picture does not fit in one piece here: painting it in %d tiles of "

@@ -26,8 +26,8 @@ import time
 
 import numpy as np
 
-from art import images, layers, optim, stylize, tiled, tiling
-from art.levels import piece_work, tile_size
+from art import images, layers, optim, stylize, terms, tiled, tiling
+from art.levels import level_config, names_of, piece_work, tile_size
 from art.errors import ArtError, Stopped
 from art.optim import NonFiniteLoss
 
@@ -73,8 +73,8 @@ class Result:
 class _Clock:
     """Time left for a whole render, from the cost of the evaluations so far."""
 
-    def __init__(self, levels, mode, elapsed=0.0):
-        self.levels, self.mode = levels, mode
+    def __init__(self, levels, config, elapsed=0.0):
+        self.levels, self.config = levels, config
         self.seconds_per_work = None
         self.evaluations_per_iteration = 1.1
         self.elapsed_before = elapsed
@@ -95,11 +95,11 @@ class _Clock:
         if self.seconds_per_work is None:
             return None
         per_work = self.seconds_per_work * self.evaluations_per_iteration
-        pieces = piece_work(level, self.mode)
+        pieces = piece_work(level, self.config)
         total = per_work * (pieces[piece] * (level.iterations - iterations_done)
                             + sum(pieces[piece + 1:]) * level.iterations)
         for finer in self.levels[level.index + 1:]:
-            total += per_work * sum(piece_work(finer, self.mode)) * finer.iterations
+            total += per_work * sum(piece_work(finer, self.config)) * finer.iterations
         return total
 
 
@@ -144,7 +144,6 @@ class Targets:
     def __init__(self, weights, config, content, styles, tile_size=None, tile_map=None):
         self.weights, self.config = weights, config
         self.content, self.styles = content, styles
-        self.names = list(config.content_layers) + list(config.style_layers)
         self.tile_size = tile_size
         self.own_map = tile_map is None and bool(tile_size)
         if self.own_map:
@@ -155,31 +154,32 @@ class Targets:
         if self.own_map:
             self.tile_map.close()
 
-    def _tiles(self, shape):
-        return tiling.tiles_for(shape, tile_size=self.tile_size, names=self.names)
+    def _tiles(self, shape, config):
+        return tiling.tiles_for(shape, tile_size=self.tile_size, names=names_of(config))
 
-    def content_at(self, shape):
-        """The content photo's targets at a level of `shape`."""
+    def content_at(self, shape, config):
+        """The content photo's targets at a level of `shape` painted with `config`."""
         content = images.resize(self.content, shape)
         if self.tile_map is None:
-            return stylize.content_targets(self.weights, content, self.config)
-        return tiled.content_targets(self.tile_map, content, self._tiles(shape))
+            return stylize.content_targets(self.weights, content, config)
+        return tiled.content_targets(self.tile_map, content, self._tiles(shape, config), config)
 
-    def style_at(self, shape):
-        long_side = max(1, round(self.config.style_scale * max(shape)))
+    def style_at(self, shape, config):
+        long_side = max(1, round(config.style_scale * max(shape)))
+        names = names_of(config)
         found = []
         for style in self.styles:
             style = images.fit(style, long_side)
-            if min(style.shape[:2]) < layers.min_size(self.names):
+            if min(style.shape[:2]) < layers.min_size(names):
                 raise ArtError("the style image scaled to %dx%d is too small for layer %s; "
                                "raise --style-scale" % (style.shape[1], style.shape[0],
-                                                        layers.deepest(self.names)))
+                                                        layers.deepest(names)))
             if self.tile_map is None:
-                found.append(stylize.style_targets(self.weights, [style], None, self.config))
+                found.append(stylize.style_targets(self.weights, [style], None, config))
             else:
                 found.append(tiled.style_targets(self.tile_map, style,
-                                                 self._tiles(style.shape[:2]), self.config))
-        return stylize.blend(found, self.config.style_blend)
+                                                 self._tiles(style.shape[:2], config), config))
+        return stylize.blend(found, config.style_blend)
 
 
 def render(weights, content, styles, config, levels, callback=None, on_level=None, init=None,
@@ -259,6 +259,14 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
                   state=None if status == "done" else run.state())
 
 
+def _with_anchor(config, content_t, start):
+    """The level's per-position targets: the content layers', and the anchor's block
+    means of the level's start when the level is anchored."""
+    if not config.anchor_weight:
+        return content_t
+    return dict(content_t, anchor=terms.block_means(start))
+
+
 def _level_state(index, start, clock, **more):
     return dict(level=np.int64(index), start=start, elapsed=np.float64(clock.elapsed), **more)
 
@@ -276,7 +284,7 @@ class _Render:
     def __init__(self, weights, config, levels, callback, optimizer, elapsed):
         self.weights, self.config, self.levels = weights, config, levels
         self.callback, self.optimizer = callback, optimizer
-        self.clock = _Clock(levels, config.tile_mode, elapsed)
+        self.clock = _Clock(levels, config, elapsed)
         self.history = []
         self.iterations = self.evaluations = 0
 
@@ -286,13 +294,13 @@ class _Render:
 
     def level(self, level, start, targets, state):
         """Paint one level from `start`; returns its image."""
-        config = self.config
+        config = level_config(self.config, level)
         self.keep(level, lambda: start, lambda: _level_state(level.index, start, self.clock))
-        style_t = targets.style_at(level.shape)
+        style_t = targets.style_at(level.shape, config)
         if level.tiles and config.tile_mode == "independent":
-            return self.independent(level, start, images.resize(targets.content, level.shape),
-                                    style_t, state)
-        content_t = targets.content_at(level.shape)
+            return self.independent(level, config, start,
+                                    images.resize(targets.content, level.shape), style_t, state)
+        content_t = _with_anchor(config, targets.content_at(level.shape, config), start)
         if level.tiles:
             evaluator = tiled.TiledEvaluator(self.weights, config, level.shape, content_t,
                                              style_t, level.tiles, tile_map=targets.tile_map)
@@ -303,7 +311,7 @@ class _Render:
             x = self.optimize(evaluator, level, start, _saved_optimizer(state))
         return x.reshape(level.shape + (3,))
 
-    def independent(self, level, start, content, style_t, state):
+    def independent(self, level, config, start, content, style_t, state):
         """The classic method: each tile's outer box painted as a picture of its own (its
         own content targets, the level's style targets), the overlaps feathered."""
         done = []
@@ -314,9 +322,10 @@ class _Render:
                 continue
             saved = _saved_optimizer(state) if state is not None and j == int(state["tile"]) \
                 else None
-            content_t = stylize.content_targets(self.weights, tiling.crop(content, tile.outer),
-                                                self.config)
-            with stylize.WholeEvaluator(self.weights, self.config, tile.outer_shape, content_t,
+            content_t = _with_anchor(config, stylize.content_targets(
+                self.weights, tiling.crop(content, tile.outer), config),
+                tiling.crop(start, tile.outer))
+            with stylize.WholeEvaluator(self.weights, config, tile.outer_shape, content_t,
                                         style_t) as evaluator:
                 x = self.optimize(evaluator, level, tiling.crop(start, tile.outer), saved,
                                   _Piece(j, list(done), start))
@@ -330,7 +339,7 @@ class _Render:
         if saved is not None:
             optimizer.restore(saved)
         index = 0 if piece is None else piece.tile
-        work = piece_work(level, self.clock.mode)[index]
+        work = piece_work(level, self.config)[index]
         level_start = start if piece is None else piece.start
         latest = {}
 

@@ -107,7 +107,8 @@ def build_loss(image, weights, config, content_t, style_t):
     names = terms.layers_read(used)
     net = vgg.build(image, weights, config.pooling, last=layers.deepest(names),
                     precision=precision.of(config))
-    inputs = {n: tf.constant(content_t[n]) for n in config.content_layers}
+    # The per-position targets: the content layers' features, and the anchor's block means.
+    inputs = {key: tf.constant(content_t[key]) for key in terms.inputs_of(used)}
     view = _whole_view(net, names, inputs, image)
     # The losses from the statistics in float64, as the tiles' reduce computes them: a
     # variance from sums (the moments term) loses digits in float32. Only the small

@@ -19,13 +19,18 @@ balance between content and style drift with the size):
   tv       mean over pixels and channels of the squared differences of neighbours
   moments  mean over channels of (mu - mu_t)^2 + (sigma - sigma_t)^2, the mean and
            standard deviation of each channel (off unless --moment-weight is set)
+  anchor   mean over 2x2 blocks and channels of (block mean of x - block mean of the
+           start)^2: a finer level holds the coarser level's picture, upsampled, and
+           adds only what averages out within a block (--anchor-weight)
 
 A new term needs, in a class here and nothing elsewhere:
   1. `name`, the layers it reads (`layers`, name -> weight; none for a pixel term)
      and its overall `weight`; `terms_of` makes it from the config (a weight of 0
      leaves it out), and a `PaintConfig` field with its flag;
   2. `stats(view)`: TF, its sums over the positions `view` owns, a dict key -> tensor
-     with keys "<name>/<layer>[/...]";
+     with keys "<name>/<layer>[/...]"; a term compared position by position with a
+     target (content, anchor) names it in `inputs` (key -> (depth, channels)) and
+     finds it in `view.inputs[key]`;
   3. `loss(totals, targets, shape, dtype)`: TF, from the totals (in `dtype`, float64
      in both the whole picture's graph and the tiles' reduce) and its frozen numpy
      targets to (total, {layer: term});
@@ -73,6 +78,7 @@ def _weighted(weight, breakdown, dtype):
 
 class _LayerTerm:
     """A term on VGG layers: its layers (name -> weight) and its overall weight."""
+    inputs = {}
 
     def __init__(self, layer_weights, weight):
         self.layers, self.weight = dict(layer_weights), weight
@@ -86,6 +92,10 @@ class _LayerTerm:
 class Content(_LayerTerm):
     """Each content layer's features against the content photo's, position by position."""
     name = "content"
+
+    @property
+    def inputs(self):
+        return {n: (tiling.depth(n), layers.channels(n)) for n in self.layers}
 
     def stats(self, view):
         return {"content/" + n: tf.reduce_sum(tf.square(view.features[n] - view.inputs[n]))
@@ -128,6 +138,7 @@ class TotalVariation:
     piece that owns its first pixel."""
     name = "tv"
     layers = {}
+    inputs = {}
 
     def __init__(self, weight):
         self.weight = weight
@@ -189,6 +200,40 @@ class Moments(_LayerTerm):
         return _weighted(self.weight, breakdown, dtype)
 
 
+class Anchor:
+    """The picture's 2x2 block means against the start's (a finer level's start is the
+    coarser level's picture, upsampled): the coarser level's picture is held, and the
+    level paints what averages out within a block, the detail the coarser level could
+    not hold. Its target is `block_means(start)`; blocks lie on the 16-px grid of the
+    tiles, so a tile owns whole blocks."""
+    name = "anchor"
+    layers = {}
+    inputs = {"anchor": (1, 3)}
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def stats(self, view):
+        means = tf.nn.avg_pool2d(view.pixels, 2, 2, "VALID")
+        # The pixels' box halved is the blocks' box: its corners are on the grid, or at
+        # the picture's edge, where VALID pooling drops an odd row as the halving does.
+        y0, y1, x0, x1 = (view.box[k] // 2 for k in range(4))
+        return {"anchor/blocks": tf.reduce_sum(tf.square(means[:, y0:y1, x0:x1, :]
+                                                         - view.inputs["anchor"]))}
+
+    def loss(self, totals, targets, shape, dtype):
+        size = tf.constant((int(shape[0]) // 2) * (int(shape[1]) // 2) * 3, dtype)
+        term = self.weight * totals["anchor/blocks"] / size
+        return term, {"anchor": term}
+
+
+def block_means(image):
+    """The anchor's target: the 2x2 block means of `image` (H x W x 3), [1, H/2, W/2, 3]."""
+    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
+    blocks = np.asarray(image[:h, :w], np.float64).reshape(h // 2, 2, w // 2, 2, -1)
+    return blocks.mean(axis=(1, 3)).astype(np.float32)[None]
+
+
 def terms_of(config):
     """The terms a config paints with, in the order of the breakdown. Content and style
     are always there (an empty layer dict is a term of zero, as a reconstruction has);
@@ -199,7 +244,14 @@ def terms_of(config):
         found.append(TotalVariation(config.tv_weight))
     if config.moment_weight and config.style_layers:
         found.append(Moments(config.style_layers, config.moment_weight))
+    if config.anchor_weight:
+        found.append(Anchor(config.anchor_weight))
     return found
+
+
+def inputs_of(used):
+    """Every per-position target the terms read: key -> (depth, channels)."""
+    return {k: v for term in used for k, v in term.inputs.items()}
 
 
 def with_targets(config):

@@ -39,6 +39,24 @@ from art.errors import ArtError
 
 tf1 = tf.compat.v1
 
+def spec_of(config):
+    """What a config's tile graph computes: its layers, which other terms, pooling and
+    precision. The terms' weights are not in it: only the reduce reads them."""
+    return (tuple(config.content_layers), tuple(config.style_layers), bool(config.tv_weight),
+            bool(config.moment_weight), bool(config.anchor_weight), config.pooling,
+            precision.of(config))
+
+
+def config_of_spec(spec):
+    """A config whose tile graph is `spec`'s (its weights are placeholders)."""
+    from art.config import PaintConfig
+    content, style, tv, moments, anchor, pooling, chosen = spec
+    return PaintConfig(content_layers=dict.fromkeys(content, 1.0),
+                       style_layers=dict.fromkeys(style, 1.0), tv_weight=float(tv),
+                       moment_weight=float(moments), anchor_weight=float(anchor),
+                       pooling=pooling, precision=chosen)
+
+
 def _slice(features, box):
     return features[:, box[0]:box[1], box[2]:box[3], :]
 
@@ -60,6 +78,7 @@ class TileRunner:
 
     def __init__(self, weights, config, threads=None):
         used = terms.terms_of(config)
+        self.weights, self.threads, self.spec = weights, threads, spec_of(config)
         self.content_layers = list(config.content_layers)
         self.names = terms.layers_read(used)
         if not self.names:
@@ -79,10 +98,9 @@ class TileRunner:
                     self.boxes[d] = tf1.placeholder(tf.int32, (4,), name="inner_box%d" % d)
                 inner[name] = _slice(net[name], self.boxes[d])
             self.inner = {name: inner[name] for name in self.content_layers}
-            self.inputs = {name: tf1.placeholder(tf.float32, (1, None, None,
-                                                              layers.channels(name)),
-                                                 name="P_" + name)
-                           for name in self.content_layers}
+            self.inputs = {key: tf1.placeholder(tf.float32, (1, None, None, channels),
+                                                name="P_" + key)
+                           for key, (_, channels) in terms.inputs_of(used).items()}
             view = terms.View(inner, self.inputs, self.crop, self.boxes[0])
             self.stats = {k: v for term in used for k, v in term.stats(view).items()}
             self.keys = sorted(self.stats)
@@ -153,9 +171,19 @@ class LocalTiles:
 
     def __init__(self, runner):
         self.runner = runner
+        self.runners = {runner.spec: runner}
 
     def close(self):
-        self.runner.close()
+        for runner in self.runners.values():
+            runner.close()
+
+    def use(self, config):
+        """The maps from now on compute `config`'s terms (a level of a render may read
+        fewer layers than the one before); each tile graph is built once."""
+        spec = spec_of(config)
+        if spec not in self.runners:
+            self.runners[spec] = TileRunner(self.runner.weights, config, self.runner.threads)
+        self.runner = self.runners[spec]
 
     def share(self, items):
         """Per-tile inputs (one per tile) that several maps will read."""
@@ -184,11 +212,12 @@ def totals(found):
     return {k: sum(np.asarray(part[k], np.float64) for part in found) for k in found[0]}
 
 
-def content_targets(tile_map, image, tiles):
+def content_targets(tile_map, image, tiles, config):
     """The content layers' features of a whole picture, assembled from its tiles' inner
     boxes: what `art.stylize.content_targets` gives, in memory bounded by a tile.
     `tile_map` is a `LocalTiles` or `art.cluster.ClusterTiles`."""
     shape = image.shape[:2]
+    tile_map.use(config)
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
     try:
         found = tile_map.features(tiles, crops)
@@ -210,6 +239,7 @@ def style_targets(tile_map, image, tiles, config):
     """The targets one style image gives (`art.stylize.style_targets` of it alone, not
     blended), from its tiles' statistics."""
     wanted = terms.with_targets(config)
+    tile_map.use(config)
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
     inputs = tile_map.share([{} for _ in tiles])
     try:
@@ -288,11 +318,12 @@ class TiledEvaluator:
         self.style_t = style_t
         self.reducer = None
         self.own_map = tile_map is None
+        self.config = config
         self.tile_map = LocalTiles(TileRunner(weights, config)) if tile_map is None else tile_map
-        # Each tile's slice of the content targets, cut (and shared) once.
+        # Each tile's slice of the per-position targets, cut (and shared) once.
         self.inputs = self.tile_map.share([
-            {name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])
-             for name in config.content_layers}
+            {key: np.ascontiguousarray(tiling.crop(content_t[key][0], tile.boxes[d])[None])
+             for key, (d, _) in terms.inputs_of(self.terms).items()}
             for tile in self.tiles])
 
     def close(self):
@@ -320,6 +351,7 @@ class TiledEvaluator:
         """The loss alone at `image`, (total, breakdown): pass 1 and the reduce, no
         backward pass (a third of an evaluation's work), for scoring pictures."""
         pixels = self._pixels(image)
+        self.tile_map.use(self.config)
         crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
         try:
             found = self.tile_map.statistics(self.tiles, crops, self.inputs)
@@ -342,6 +374,7 @@ class TiledEvaluator:
         """
         batched = np.ndim(image) == 4
         pixels = self._pixels(image)
+        self.tile_map.use(self.config)
         crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
         try:
             found = self.tile_map.statistics(self.tiles, crops, self.inputs)

@@ -95,7 +95,8 @@ class Yardstick:
             for k in range(scale_count(self.shape)):
                 at = shape_at(self.shape, k)
                 cut = tiling.tiles_for(at, tile_size=TILE_SIDE, names=names)
-                content_t = tiled.content_targets(self.tile_map, images.resize(content, at), cut)
+                content_t = tiled.content_targets(self.tile_map, images.resize(content, at), cut,
+                                                  config)
                 found = []
                 for style in styles:
                     style = images.fit(style, max(at))

@@ -100,7 +100,7 @@ def tile_times_child(args, weights, config):
     image = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)
     runner = tiled.TileRunner(weights, config, threads=args.tile_threads)
     local = tiled.LocalTiles(runner)
-    content_t = tiled.content_targets(local, content, tiles)
+    content_t = tiled.content_targets(local, content, tiles, config)
     style_t = stylize.style_targets(weights, [style], None, config)
     crops = [tiling.crop(image, tile.outer) for tile in tiles]
     inputs = [{name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])

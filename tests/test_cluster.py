@@ -91,8 +91,8 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
     # workers run on fewer threads, see ONE_THREAD): within 1e-5 of the largest value.
     local = tiled.LocalTiles(tiled.TileRunner(weights, config))
     try:
-        expected = tiled.content_targets(local, content, tiles)
-        for name, value in tiled.content_targets(tile_map, content, tiles).items():
+        expected = tiled.content_targets(local, content, tiles, config)
+        for name, value in tiled.content_targets(tile_map, content, tiles, config).items():
             assert np.abs(value - expected[name]).max() <= 1e-5 * np.abs(expected[name]).max()
         expected = tiled.style_targets(local, content, tiles, config)
         for name, value in tiled.style_targets(tile_map, content, tiles, config).items():

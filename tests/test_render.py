@@ -67,7 +67,7 @@ def test_the_memory_model_follows_the_measurements():
     for side, measured in ((256, 1.9 * GB), (512, 2.5 * GB), (1024, 4.5 * GB)):
         model = plans.FIXED_BYTES + plans.PIECE_BYTES_PER_PIXEL * side * side
         assert abs(model - measured) <= 0.1 * measured, side
-    need = plans.memory_need(plans.plan((2160, 3840), PaintConfig(tiles=6)))
+    need = plans.memory_need(plans.plan((2160, 3840), PaintConfig(tiles=6)), PaintConfig(tiles=6))
     assert 9.3 * GB <= need <= 1.1 * 9.3 * GB
 
 
@@ -77,9 +77,10 @@ def test_memory_is_the_largest_piece_of_the_most_demanding_level():
     optimiser's and the render's float32 vectors for every pixel of the picture."""
     per_picture_pixel = 4 * 3 * (2 * plans.MAXCOR + 6) + 4 * 3 * 8
     expected = 1.6e9 + 2.9e3 * 1168 * 1440 + per_picture_pixel * 3840 * 2160
-    assert plans.memory_need(plans.plan((2160, 3840), PaintConfig(tiles=6))) == pytest.approx(expected)
+    six = PaintConfig(tiles=6)
+    assert plans.memory_need(plans.plan((2160, 3840), six), six) == pytest.approx(expected)
     whole = 1.6e9 + (2.9e3 + per_picture_pixel) * 3840 * 2160
-    assert plans.memory_need(plans.plan((2160, 3840), PaintConfig())) == pytest.approx(whole)
+    assert plans.memory_need(plans.plan((2160, 3840), PaintConfig()), PaintConfig()) == pytest.approx(whole)
 
 
 def test_tiles_are_chosen_to_fit():
@@ -87,9 +88,9 @@ def test_tiles_are_chosen_to_fit():
     # 8K: the largest tiles that fit in 24 GB are 1536 px; in 6 tiles (2560x2160) it does not fit.
     size = plans.choose_tile_size((4320, 7680), config, 24 * GB)
     assert size == 1536
-    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=size)) <= 24 * GB
-    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=2048)) > 24 * GB
-    assert plans.memory_need(plans.plan((4320, 7680), PaintConfig(tiles=6))) > 24 * GB
+    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=size), config) <= 24 * GB
+    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=2048), config) > 24 * GB
+    assert plans.memory_need(plans.plan((4320, 7680), PaintConfig(tiles=6)), PaintConfig(tiles=6)) > 24 * GB
     assert plans.choose_tile_size((21600, 38400), config, 24 * GB) is None
 
 
@@ -115,7 +116,7 @@ def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
     tiles = tiling.tiles_for(CONTENT.shape, tile_size=32, names=["conv2_2"])
     tile_map = tiled.LocalTiles(tiled.TileRunner(random_weights, config))
     try:
-        content_t = tiled.content_targets(tile_map, CONTENT, tiles)
+        content_t = tiled.content_targets(tile_map, CONTENT, tiles, config)
         style_t = tiled.style_targets(tile_map, CONTENT, tiles, config)
     finally:
         tile_map.close()
@@ -252,7 +253,7 @@ def test_the_plan_fits_the_memory_it_is_given():
     size = plans.choose_tile_size((4320, 7680), PaintConfig(), 0.9 * 24 * GB)
     assert note == ("a 7680x4320 picture does not fit in one piece here: painting it in %d "
                     "tiles of about %d px" % (len(levels[-1].tiles), size))
-    assert plans.memory_need(levels) <= 0.9 * 24 * GB
+    assert plans.memory_need(levels, PaintConfig()) <= 0.9 * 24 * GB
     with pytest.raises(ArtError, match=r"^a 38400x21600 picture needs about \d+\.\d GB even in "
                                        r"tiles of 512 px and this machine has 24\.0 GB available; "
                                        r"choose a smaller --size$"):

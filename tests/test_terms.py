@@ -19,6 +19,8 @@ F = {"conv1_1": rng.uniform(0, 3, (1, 6, 5, 64)).astype(np.float32),
      "conv2_1": rng.uniform(0, 3, (1, 3, 2, 128)).astype(np.float32)}
 T = {k: rng.uniform(0, 3, v.shape).astype(np.float32) for k, v in F.items()}
 PIXELS = rng.uniform(0, 255, (1, 6, 5, 3)).astype(np.float32)
+# The anchor's target: one mean per 2x2 block of the 6x5 pixels (the odd column has none).
+T["anchor"] = rng.uniform(0, 255, (1, 3, 2, 3)).astype(np.float32)
 
 
 @pytest.fixture
@@ -29,11 +31,11 @@ def run(tf1):
     from art import terms
 
     def run(term, targets=None, features=F, pixels=PIXELS, box=None, shape=SHAPE,
-            dtype=tf.float32):
+            dtype=tf.float32, inputs=T):
         graph = tf.Graph()
         with graph.as_default():
             view = terms.View({k: tf.constant(v) for k, v in features.items()},
-                              {k: tf.constant(v) for k, v in T.items()}, tf.constant(pixels),
+                              {k: tf.constant(v) for k, v in inputs.items()}, tf.constant(pixels),
                               box or (0, pixels.shape[1], 0, pixels.shape[2]))
             stats = term.stats(view)
             total, by = term.loss({k: tf.cast(v, dtype) for k, v in stats.items()},
@@ -124,11 +126,29 @@ def test_moments_loss(run):
         np.testing.assert_allclose(by[k], ref, rtol=1e-4)
 
 
+def test_anchor_loss_and_the_blocks_a_piece_owns(run):
+    from art import terms
+    x = PIXELS[0, :, :4].astype(np.float64)
+    means = x.reshape(3, 2, 2, 2, 3).mean(axis=(1, 3))
+    stats, total, by = run(terms.Anchor(4.0))
+    np.testing.assert_allclose(total, 4.0 * np.sum((means - T["anchor"][0]) ** 2) / means.size,
+                               rtol=1e-5)
+    assert by == {"anchor": total}
+    np.testing.assert_allclose(terms.block_means(PIXELS[0])[0], means, rtol=1e-6)
+    # A piece owning pixels rows 2..5 and columns 2..4 owns blocks rows 1..2, column 1.
+    owned, _, _ = run(terms.Anchor(4.0), box=(2, 6, 2, 5),
+                      inputs={"anchor": T["anchor"][:, 1:3, 1:2]})
+    np.testing.assert_allclose(owned["anchor/blocks"],
+                               np.sum((means[1:3, 1:2] - T["anchor"][0, 1:3, 1:2]) ** 2), rtol=1e-5)
+
+
 def test_the_config_chooses_the_terms():
     from art import terms
     names = [t.name for t in terms.terms_of(PaintConfig())]
     assert names == ["content", "style", "tv"]
     assert [t.name for t in terms.terms_of(PaintConfig(tv_weight=0, moment_weight=0.1))] == [
         "content", "style", "moments"]
+    assert [t.name for t in terms.terms_of(PaintConfig(anchor_weight=1.0))] == [
+        "content", "style", "tv", "anchor"]
     assert terms.layers_read(terms.terms_of(PaintConfig())) == [
         "conv4_2", "conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]

@@ -49,9 +49,11 @@ def untiled(tf1, weights, config, image, content_t, style_t):
 
 def compare(tf1, weights, config, shape, tiles, check=True):
     """(relative loss error, worst relative term error, gradient error / max |gradient|)."""
-    from art import stylize, tiled
+    from art import stylize, terms, tiled
     content, style, image = pictures(shape)
     content_t = stylize.content_targets(weights, content, config)
+    if config.anchor_weight:
+        content_t["anchor"] = terms.block_means(content)
     style_t = stylize.style_targets(weights, [style], None, config)
     loss, grad, terms = untiled(tf1, weights, config, image, content_t, style_t)
     with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles, check=check) as ev:
@@ -90,6 +92,10 @@ CASES = [
     # The moments term, added in art/terms.py alone, is exact in tiles too.
     pytest.param(dict(SHALLOW, moment_weight=0.5), "avg", (96, 130), dict(n_tiles=4),
                  id="96x130 shallow, moments"),
+    # A finer level: the anchor in place of the content layers, tiles touching every
+    # border and corner of an odd-sized picture (blocks drop its last row and column).
+    pytest.param(dict(SHALLOW, content_layers={}, anchor_weight=2.0), "avg", (165, 227),
+                 dict(n_tiles=6), id="165x227 anchor, odd"),
 ]
 # Per term, except the moments': a variance from sums of float32 features summed in
 # another order (per tile) loses a few more digits; measured 1.2e-5 of a layer's small

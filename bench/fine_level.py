@@ -1,0 +1,92 @@
+#!/usr/bin/env python
+"""A print's finer level alone, from a finished coarser one: what its settings buy, by the yardstick.
+
+    python bench/fine_level.py --coarse level-1-512x384.png --size 1024 --iterations 100 \\
+        --flags "--fine-layers conv3_1 --anchor-weight 100 --fine-tv-weight 0"
+
+Paints the last level of `scripts/paint.py --size N --schedule C,ITERATIONS` with
+paint.py's FLAGS, starting from --coarse upsampled (as a render resumed at that
+level does), and scores the iterate every --score-every iterations with the
+pyramid yardstick (art/yardstick.py), outside the timed painting. One JSON line
+per run goes to bench/results/fine_level.jsonl: settings, seconds and evaluations
+at each scored iterate, and its score (every L_k, their sum, the fine style terms,
+detail against --reference when given).
+"""
+
+import argparse
+import json
+import os
+import time
+
+import common
+
+RESULTS = os.path.join(common.RESULTS, "fine_level.jsonl")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--coarse", required=True, help="the finished coarser level's picture")
+    parser.add_argument("--content", default=common.DEFAULT_CONTENT)
+    parser.add_argument("--style", default=common.DEFAULT_STYLE)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--iterations", type=int, default=100)
+    parser.add_argument("--flags", default="", help="paint.py flags for the level")
+    parser.add_argument("--score-every", type=int, default=20)
+    parser.add_argument("--reference", help="a picture of --size to compare detail with")
+    parser.add_argument("--out", help="write the level's picture here")
+    parser.add_argument("--weights", default=common.DEFAULT_WEIGHTS)
+    parser.add_argument("--results", default=RESULTS)
+    args = parser.parse_args()
+
+    from art import cli
+    cli.quiet_tensorflow()
+    import numpy as np
+    import time_to_quality
+    from art import images, levels as plans, render, seams, weights as weights_mod, yardstick
+    weights = weights_mod.load(args.weights)
+    content, style = common.load_pair(args.content, args.style, args.size)
+    config = time_to_quality.art_config(args.flags + " --schedule 1,%d" % args.iterations)
+    plan = plans.plan(content.shape[:2], config)
+    level = plan[-1]
+    start = images.resize(images.load_image(args.coarse), level.shape)
+    kept = []
+    began = time.perf_counter()
+
+    def keep(progress):
+        if progress.iteration % args.score_every == 0 or progress.iteration == level.iterations:
+            kept.append((progress.iteration, time.perf_counter() - began, progress.evaluations,
+                         np.array(progress.image(), np.float32)))
+
+    result = render.render(weights, content, [style], config, plan, callback=keep,
+                           state=dict(level=np.int64(level.index), start=start,
+                                      elapsed=np.float64(0.0)))
+    seconds = time.perf_counter() - began
+    reference = seams.detail(images.load_image(args.reference)) if args.reference else None
+    curve = []
+    with yardstick.Yardstick(weights, images.load_image(args.content),
+                             [images.load_image(args.style)], level.shape) as stick:
+        for iteration, at, evaluations, image in [(0, 0.0, 0, start)] + kept:
+            score = stick.score(image)
+            row = dict(iteration=iteration, seconds=at, evaluations=evaluations, sum=score.sum,
+                       scales=[s["total"] for s in score.scales], fine=score.fine,
+                       detail=score.detail / reference if reference else score.detail,
+                       style0={k: v for k, v in score.scales[0].items() if k.startswith("style/")},
+                       content0=score.scales[0]["content"])
+            curve.append(row)
+            print("it %4d  %6.1f s  L %s  sum %.4g  fine %.4g  detail %.3f" % (
+                iteration, at, " ".join("%.4g" % v for v in row["scales"]), row["sum"],
+                row["fine"], row["detail"]), flush=True)
+    if args.out:
+        images.save_image(args.out, result.image)
+    line = dict(date=common.now(), coarse=args.coarse, size=list(level.shape),
+                flags=args.flags, iterations=result.iterations, evaluations=result.evaluations,
+                seconds=seconds, curve=curve, out=args.out)
+    with open(args.results, "a") as f:
+        f.write(json.dumps(line) + "\n")
+    print("%s: %d iterations, %d evaluations, %.0f s" % (args.flags or "(defaults)",
+                                                        result.iterations, result.evaluations,
+                                                        seconds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Scale-aware levels: what each level paints with, its tiles' margins, its cost."""
+
+import pytest
+
+from art import layers, levels as plans, tiling
+from art.config import PaintConfig
+
+SCALE_AWARE = dict(fine_layers="conv3_1", anchor_weight=50.0, fine_tv_weight=0.0)
+PAPER = dict(fine_layers="all", anchor_weight=0.0, fine_tv_weight=1e-2)
+
+
+def margins(level):
+    """The widest margin of a level's tiles, in pixels (0 when painted whole)."""
+    if not level.tiles:
+        return 0
+    return max(max(t.inner[0] - t.outer[0], t.outer[1] - t.inner[1],
+                   t.inner[2] - t.outer[2], t.outer[3] - t.inner[3]) for t in level.tiles)
+
+
+def test_finer_levels_read_the_style_layers_down_to_fine_layers_and_the_anchor():
+    config = PaintConfig(**SCALE_AWARE)
+    plan = plans.plan((768, 1024), config)
+    coarse, fine = (plans.level_config(config, level) for level in plan)
+    assert coarse.style_layers == config.style_layers
+    assert coarse.content_layers == {"conv4_2": 1.0}
+    assert coarse.anchor_weight == 0.0 and coarse.tv_weight == config.tv_weight
+    assert list(fine.style_layers) == ["conv1_1", "conv2_1", "conv3_1"]
+    assert fine.content_layers == {} and fine.anchor_weight == 50.0 and fine.tv_weight == 0.0
+
+
+def test_the_paper_setting_paints_every_level_alike():
+    config = PaintConfig(**PAPER)
+    for level in plans.plan((768, 1024), config):
+        got = plans.level_config(config, level)
+        assert (got.style_layers, got.content_layers, got.tv_weight, got.anchor_weight) == (
+            config.style_layers, config.content_layers, config.tv_weight, 0.0)
+
+
+def test_without_the_anchor_finer_levels_keep_the_content_layers():
+    config = PaintConfig(fine_layers="conv3_1", anchor_weight=0.0)
+    fine = plans.level_config(config, plans.plan((768, 1024), config)[-1])
+    assert fine.content_layers == {"conv4_2": 1.0} and fine.anchor_weight == 0.0
+
+
+def test_a_picture_in_one_level_is_painted_with_the_whole_loss():
+    config = PaintConfig(schedule=[50], **SCALE_AWARE)
+    (level,) = plans.plan((768, 1024), config)
+    assert plans.level_config(config, level).style_layers == config.style_layers
+    assert plans.level_config(config, level).anchor_weight == 0.0
+
+
+def test_style_layers_all_deeper_than_fine_layers_are_kept():
+    config = PaintConfig(style_layers={"conv4_1": 1.0}, fine_layers="conv2_1")
+    assert plans.fine_settings(config)["style_layers"] == {"conv4_1": 1.0}
+
+
+def test_each_level_has_the_margin_of_its_own_deepest_layer():
+    config = PaintConfig(tile_size=512, **SCALE_AWARE)
+    plan = plans.plan((2160, 3840), config)
+    assert [lv.shape for lv in plan] == [(270, 480), (540, 960), (1080, 1920), (2160, 3840)]
+    assert margins(plan[0]) == 0          # one piece
+    fine = tiling.required_margin(["conv1_1", "conv2_1", "conv3_1"])
+    assert fine < tiling.required_margin(["conv5_1"]) == 80
+    assert [margins(lv) for lv in plan[1:]] == [fine] * 3
+    paper = plans.plan((2160, 3840), PaintConfig(tile_size=512, **PAPER))
+    assert [margins(lv) for lv in paper[1:]] == [80] * 3
+
+
+def test_cost_and_memory_follow_the_deepest_layer():
+    # FACTS.md's layer table: to conv3_1 31% of the FLOPs of conv5_1, conv4_1 67%, conv4_2 77%.
+    assert layers.flop_share("conv3_1") == pytest.approx(0.31, abs=0.005)
+    assert layers.flop_share("conv4_1") == pytest.approx(0.67, abs=0.005)
+    assert layers.flop_share("conv4_2") == pytest.approx(0.77, abs=0.005)
+    assert layers.flop_share("conv5_1") == 1.0
+    # Activations per pixel (the first block holds most): 64+64 at full size, ...
+    full = 2 * 64 + (2 * 128) / 4 + (4 * 256) / 16 + (4 * 512) / 64 + 512 / 256
+    assert layers.activation_share("conv3_1") == pytest.approx((128 + 64 + 16) / full)
+    config = PaintConfig(**SCALE_AWARE)
+    plan = plans.plan((768, 1024), config)
+    assert plans.piece_work(plan[-1], config) == [pytest.approx(0.311 * 768 * 1024, rel=0.01)]
+    paper = PaintConfig(**PAPER)
+    assert plans.memory_need(plan, config) < plans.memory_need(plans.plan((768, 1024), paper),
+                                                                paper)
+
+
+def test_a_level_that_stops_at_conv3_1_builds_no_deeper_op(tf1, random_weights):
+    from art import tiled
+    config = PaintConfig(**SCALE_AWARE)
+    fine = plans.level_config(config, plans.plan((768, 1024), config)[-1])
+    deeper = ("conv4", "conv5", "pool3", "pool4")
+    for paints, want in ((fine, 0), (plans.level_config(config, plans.plan((768, 1024),
+                                                                            config)[0]), 1)):
+        runner = tiled.TileRunner(random_weights, paints)
+        try:
+            names = [op.name for op in runner.graph.get_operations()]
+        finally:
+            runner.close()
+        found = [n for n in names if any(d in n for d in deeper)]
+        assert bool(found) == bool(want), found[:5]
