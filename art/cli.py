@@ -69,6 +69,8 @@ def parser_from_dataclass(cls, description):
     defaults = cls()
     for field in dataclasses.fields(cls):
         meta = dict(field.metadata)
+        if not meta.pop("cli", True):
+            continue
         flag = "--" + field.name.replace("_", "-")
         default = getattr(defaults, field.name)
         if field.type is bool or field.type == "bool":

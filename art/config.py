@@ -100,17 +100,22 @@ class PaintConfig:
     moment_weight: float = option(0.0, "weight of the moments term: each style layer's "
                                   "per-channel mean and standard deviation matched to the style "
                                   "images' (0: off)")
-    fine_layers: str = option("all", "deepest style layer of every level after the coarsest: "
+    fine_layers: str = option("conv3_1", "deepest style layer of every level after the coarsest: "
                               "a finer level's own contribution is fine texture, and its deeper "
                               "layers re-measure structure the coarser levels set, at most of "
                               "the cost (conv3_1 costs 31%% of conv5_1 per pixel); all: every "
                               "level reads every style layer", metavar="NAME|all")
-    anchor_weight: float = option(0.0, "levels after the coarsest: weight of the anchor that "
-                                  "holds the coarser level's picture (the 2x2 block means of the "
-                                  "picture against those of its upsampled start) in place of the "
-                                  "content layers; 0: the content layers, as at the coarsest")
-    fine_tv_weight: float = option(1e-2, "weight of the total-variation term at the levels "
-                                   "after the coarsest")
+    fine_anchor_weight: float = option(10.0, "levels after the coarsest: weight of the anchor "
+                                       "that holds the coarser level's picture (the 2x2 block "
+                                       "means of the picture against those of its upsampled "
+                                       "start) in place of the content layers; 0: the content "
+                                       "layers, as at the coarsest")
+    fine_tv_weight: float = option(0.0, "weight of the total-variation term at the levels "
+                                   "after the coarsest (the published multi-resolution recipes "
+                                   "use 0 there)")
+    # The loss's own anchor weight: not a flag, set per level from fine_anchor_weight
+    # (`art.levels.fine_settings`); a picture's first level has nothing to anchor to.
+    anchor_weight: float = dataclasses.field(default=0.0, metadata=dict(cli=False))
     content_layers: dict = option(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
                                   type=parse_layer_weights, metavar="NAME=W,...")
     style_layers: dict = option(
@@ -196,7 +201,7 @@ class PaintConfig:
         if self.fine_layers != "all":
             layers.check_names([self.fine_layers], what="--fine-layers layer (or all)")
         for name in ("content_weight", "style_weight", "tv_weight", "moment_weight",
-                     "anchor_weight", "fine_tv_weight",
+                     "anchor_weight", "fine_anchor_weight", "fine_tv_weight",
                      "learning_rate", "style_scale", "stop_below"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0) or (name in ("learning_rate", "style_scale")

@@ -21,7 +21,7 @@ balance between content and style drift with the size):
            standard deviation of each channel (off unless --moment-weight is set)
   anchor   mean over 2x2 blocks and channels of (block mean of x - block mean of the
            start)^2: a finer level holds the coarser level's picture, upsampled, and
-           adds only what averages out within a block (--anchor-weight)
+           adds only what averages out within a block (--fine-anchor-weight)
 
 A new term needs, in a class here and nothing elsewhere:
   1. `name`, the layers it reads (`layers`, name -> weight; none for a pixel term)

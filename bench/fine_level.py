@@ -2,7 +2,7 @@
 """A print's finer level alone, from a finished coarser one: what its settings buy, by the yardstick.
 
     python bench/fine_level.py --coarse level-1-512x384.png --size 1024 --iterations 100 \\
-        --flags "--fine-layers conv3_1 --anchor-weight 100 --fine-tv-weight 0"
+        --flags "--fine-layers conv3_1 --fine-anchor-weight 100 --fine-tv-weight 0"
 
 Paints the last level of `scripts/paint.py --size N --schedule C,ITERATIONS` with
 paint.py's FLAGS, starting from --coarse upsampled (as a render resumed at that

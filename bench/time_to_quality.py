@@ -12,14 +12,19 @@
     default (coarse-to-fine levels, `--precision auto`, `--stop-below` at its default).
 
 Both use the same loss weights (PaintConfig's defaults) and the style image scaled
-to the output's long side. Both are judged by one yardstick: the float32 total
-loss of the full-size picture. (a) is measured in float32 at the full size all
-along, so its own losses are the curve. (b)'s losses during coarse levels are of
-smaller pictures and, in bfloat16, of another arithmetic, so (b) keeps its
-full-size iterates and they are evaluated afterwards, in float32, outside the
-timed run: a few for the curve, and a bisection for the first one at or below
-(a)'s final loss. The time (b) needs is the wall time at which that iterate was
-finished. Wall time counts everything from the targets to the last iteration.
+to the output's long side. Both are judged by one yardstick, the pyramid of
+art/yardstick.py (fixed weights, every scale from the full size to ~512 px): (b)
+is as good as (a) once the sum of its L_k is no higher than (a)'s final picture's
+AND its full-size L_0 is within 5% of (a)'s. (b) keeps its full-size iterates and
+scores them afterwards, outside the timed run: a few for the curve, and a
+bisection for the first one as good as (a). The time (b) needs is the wall time
+at which that iterate was finished. Wall time counts everything from the targets
+to the last iteration.
+
+(a) may be a kept render instead of a run (--classic-reference PNG REPORT, e.g.
+../shared/reference's): its picture is scored, and its time is its report's
+evaluation count times this machine's seconds per evaluation at that size,
+float32, measured here (median of 3) in the same session as (b).
 
 Each run is kept in bench/results/time_to_quality.json as soon as it finishes,
 so the 1024-px classic runs (55-68 minutes each here) are not run twice; --rerun
@@ -123,24 +128,52 @@ def run_art(weights, content, style, config):
     return result, seconds, recorder, chosen, plan
 
 
-def judge(weights, content, style, config):
-    """The yardstick of both runs: an evaluator of the float32 loss of the full-size picture."""
+def judge(weights, content_path, style_path, shape):
+    """The yardstick of both runs, for pictures of `shape`."""
+    from art import images, yardstick
+    return yardstick.Yardstick(weights, images.load_image(content_path),
+                               [images.load_image(style_path)], shape)
+
+
+def as_good(score, classic):
+    """The yardstick's "as good as the classic picture": the pyramid's sum no higher and
+    the full-size loss within 5%."""
+    return score["sum"] <= classic["sum"] and score["scales"][0] <= 1.05 * classic["scales"][0]
+
+
+def summary(score):
+    """What the results keep of a `yardstick.Score`."""
+    return dict(sum=score.sum, scales=[s["total"] for s in score.scales], fine=score.fine,
+                detail=score.detail, style0={k: v for k, v in score.scales[0].items()
+                                             if k.startswith("style/")})
+
+
+def seconds_per_evaluation(weights, content, style, config, repeats=3):
+    """This machine's median seconds per float32 loss+gradient evaluation of the whole
+    picture: what the classic method's time is made of."""
     from art import stylize
     config = dataclasses.replace(config, precision="float32")
     content_t = stylize.content_targets(weights, content, config)
     style_t = stylize.style_targets(weights, [style], None, config)
-    return stylize.WholeEvaluator(weights, config, content.shape, content_t, style_t)
+    with stylize.WholeEvaluator(weights, config, content.shape, content_t, style_t) as evaluator:
+        evaluator.evaluate(content)
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            evaluator.evaluate(content)
+            times.append(time.perf_counter() - began)
+    return float(np.median(times))
 
 
-def first_below(evaluate, count, target):
-    """The first index in range(count) whose loss is <= target, by bisection (L-BFGS's
-    losses fall iteration by iteration), or None. `evaluate(i)` is cached by the caller."""
-    if count == 0 or evaluate(count - 1) > target:
+def first_good(good, count):
+    """The first index in range(count) for which good(i), by bisection (the iterates
+    improve iteration by iteration), or None. `good(i)` is cached by the caller."""
+    if count == 0 or not good(count - 1):
         return None
     lo, hi = 0, count - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        if evaluate(mid) <= target:
+        if good(mid):
             hi = mid
         else:
             lo = mid + 1
@@ -159,22 +192,54 @@ def art_config(flags):
     return config
 
 
+def classic_from_reference(args, weights, content, style, config, shape):
+    """The classic side from a kept render: its picture, and its time on this machine."""
+    from art import images
+    path, report = args.classic_reference
+    with open(report) as f:
+        kept = json.load(f)
+    if tuple(kept["size"][::-1]) != tuple(shape) and list(kept["size"]) != [shape[1], shape[0]]:
+        raise SystemExit("%s is of %s, not %dx%d" % (report, kept["size"], shape[1], shape[0]))
+    per = seconds_per_evaluation(weights, content, style, config)
+    seconds = kept["evaluations"] * per
+    losses = [row["total"] for row in kept["losses"]]
+    curve = [[seconds * (i + 1) / len(losses), loss] for i, loss in enumerate(losses)]
+    return dict(date=common.now(), cpu=cpu_model(), shape=list(shape), seconds=seconds,
+                seconds_per_evaluation=per, iterations=kept["iterations"],
+                evaluations=kept["evaluations"], final_loss=losses[-1], curve=curve,
+                picture=os.path.relpath(path, common.ROOT), image=images.load_image(path),
+                reference=report)
+
+
 def measure(args, results, weights, pair, size):
     content_name, style_name = pair.split(":")
-    content, style = common.load_pair(image_path(content_name), image_path(style_name), size)
+    content_path, style_path = image_path(content_name), image_path(style_name)
+    content, style = common.load_pair(content_path, style_path, size)
     config = art_config("")
     key = "%s+%s/%d" % (content_name, style_name, size)
     runs = results["runs"]
     label = "%s %dx%d" % (pair, content.shape[1], content.shape[0])
+    shape = content.shape[:2]
+    stick = None
     if "classic" in args.methods and (args.rerun or key + "/classic" not in runs):
-        print("%s: classic, %d iterations ..." % (label, args.classic_iterations), flush=True)
-        result, seconds, recorder = run_classic(weights, content, style, config,
-                                                args.classic_iterations)
-        runs[key + "/classic"] = dict(
-            date=common.now(), cpu=cpu_model(), shape=list(content.shape[:2]),
-            seconds=seconds, iterations=result.iterations, evaluations=result.evaluations,
-            final_loss=recorder.losses[-1], curve=[list(p) for p in zip(recorder.times, recorder.losses)],
-            picture=save_picture(key.replace("/", "-") + "-classic", result.image))
+        if args.classic_reference:
+            print("%s: classic, from %s ..." % (label, args.classic_reference[0]), flush=True)
+            run = classic_from_reference(args, weights, content, style, config, shape)
+            image = run.pop("image")
+        else:
+            print("%s: classic, %d iterations ..." % (label, args.classic_iterations), flush=True)
+            result, seconds, recorder = run_classic(weights, content, style, config,
+                                                    args.classic_iterations)
+            image = result.image
+            run = dict(
+                date=common.now(), cpu=cpu_model(), shape=list(shape), seconds=seconds,
+                iterations=result.iterations, evaluations=result.evaluations,
+                final_loss=recorder.losses[-1],
+                curve=[list(p) for p in zip(recorder.times, recorder.losses)],
+                picture=save_picture(key.replace("/", "-") + "-classic", image))
+        stick = judge(weights, content_path, style_path, shape)
+        run["score"] = summary(stick.score(image))
+        runs[key + "/classic"] = run
         save_results(results, args.results)
     classic = runs.get(key + "/classic")
     if classic is None:
@@ -193,25 +258,29 @@ def measure(args, results, weights, pair, size):
                                                           art_config(args.art_flags))
         count = len(recorder.iterates)
         cache = {}
-        with judge(weights, content, style, config) as evaluator:
-            def evaluate(i):
-                if i not in cache:
-                    cache[i] = evaluator.evaluate(recorder.iterates[i])[0]
-                return cache[i]
+        stick = stick or judge(weights, content_path, style_path, shape)
 
-            for i in np.linspace(0, count - 1, min(count, CURVE_POINTS)).round().astype(int):
-                evaluate(int(i))
-            reached = first_below(evaluate, count, classic["final_loss"])
+        def score(i):
+            if i not in cache:
+                cache[i] = summary(stick.score(recorder.iterates[i]))
+            return cache[i]
+
+        for i in np.linspace(0, count - 1, min(count, CURVE_POINTS)).round().astype(int):
+            score(int(i))
+        reached = first_good(lambda i: as_good(score(i), classic["score"]), count)
         runs[key + name] = dict(
-            date=common.now(), cpu=cpu_model(), shape=list(content.shape[:2]), flags=args.art_flags,
+            date=common.now(), cpu=cpu_model(), shape=list(shape), flags=args.art_flags,
             seconds=seconds, iterations=result.iterations, evaluations=result.evaluations,
             precision=chosen, levels=[[list(level.shape), level.iterations] for level in plan],
-            final_loss=evaluate(count - 1), own_final_loss=recorder.losses[-1],
+            score=score(count - 1), own_final_loss=recorder.losses[-1],
             trace=[list(row) for row in recorder.levels],
-            curve=[[recorder.times[i], cache[i]] for i in sorted(cache)],
+            curve=[[recorder.times[i], cache[i]["scales"][0]] for i in sorted(cache)],
+            scores=[[recorder.times[i], cache[i]] for i in sorted(cache)],
             reached_seconds=None if reached is None else recorder.times[reached],
             picture=save_picture((key + name).replace("/", "-").replace(" ", "_"), result.image))
         save_results(results, args.results)
+    if stick is not None:
+        stick.close()
 
 
 def pairs_and_sizes(runs):
@@ -219,21 +288,27 @@ def pairs_and_sizes(runs):
     return sorted(keys, key=lambda k: (int(k.split("/")[1]), k))
 
 
+def _pyramid(score):
+    return "%s (sum %.4g)" % (" / ".join("%.4g" % v for v in score["scales"]), score["sum"])
+
+
 def table(results):
     """The Markdown table of art's defaults against the classic method, per pair and size."""
-    rows = ["| pair | size | classic: time, final loss | art: time, final loss, precision "
-            "| art reaches classic's loss at | speed-up |", "|---|---|---|---|---|---|"]
+    rows = ["| pair | size | classic: time, L_0 / L_1 / ... (sum) | art's defaults: time, "
+            "L_0 / L_1 / ... (sum), precision | art as good as classic at | speed-up |",
+            "|---|---|---|---|---|---|"]
     runs = results["runs"]
     for key in pairs_and_sizes(runs):
         classic, art = runs.get(key + "/classic"), runs.get(key + "/art")
-        if not (classic and art):
+        if not (classic and art and "score" in classic and "score" in art):
             continue
         pair, _ = key.split("/")
         h, w = art["shape"]
         reached = art["reached_seconds"]
-        rows.append("| %s | %dx%d | %s, %.4g | %s, %.4g (%+.1f%%), %s | %s | %s |" % (
-            pair, w, h, clock(classic["seconds"]), classic["final_loss"], clock(art["seconds"]),
-            art["final_loss"], 100 * (art["final_loss"] / classic["final_loss"] - 1),
+        rows.append("| %s | %dx%d | %s, %s | %s, %s (L_0 %+.1f%%), %s | %s | %s |" % (
+            pair, w, h, clock(classic["seconds"]), _pyramid(classic["score"]),
+            clock(art["seconds"]), _pyramid(art["score"]),
+            100 * (art["score"]["scales"][0] / classic["score"]["scales"][0] - 1),
             art["precision"][0], clock(reached) if reached is not None else "not reached",
             "%.1fx" % (classic["seconds"] / reached) if reached else "-"))
     return "\n".join(rows)
@@ -242,26 +317,29 @@ def table(results):
 def levers(results):
     """Every run of art (the defaults, and with the flags of a lever) against the classic one."""
     rows = ["| pair | size | art's defaults plus | levels (iterations run) | evaluations | time "
-            "| final loss vs classic | reaches classic's loss at | speed-up |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "| L_0 vs classic | sum vs classic | as good as classic at | speed-up |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     runs = results["runs"]
     for key in pairs_and_sizes(runs):
         classic = runs.get(key + "/classic")
         variants = sorted(k for k in runs if k.startswith(key + "/art"))
-        if not classic:
+        if not classic or "score" not in classic:
             continue
         for name in variants:
             art = runs[name]
+            if "score" not in art:
+                continue
             done = {}
             for level, _, _ in art["trace"]:
                 done[level] = done.get(level, 0) + 1
             plan = ", ".join("%dx%d: %d/%d" % (shape[1], shape[0], done.get(i + 1, 0), iterations)
                              for i, (shape, iterations) in enumerate(art["levels"]))
             reached = art["reached_seconds"]
-            rows.append("| %s | %s | %s | %s | %d | %s | %+.1f%% | %s | %s |" % (
+            rows.append("| %s | %s | %s | %s | %d | %s | %+.1f%% | %+.1f%% | %s | %s |" % (
                 key.split("/")[0], key.split("/")[1], art.get("flags") or "-", plan,
                 art["evaluations"], clock(art["seconds"]),
-                100 * (art["final_loss"] / classic["final_loss"] - 1),
+                100 * (art["score"]["scales"][0] / classic["score"]["scales"][0] - 1),
+                100 * (art["score"]["sum"] / classic["score"]["sum"] - 1),
                 clock(reached) if reached is not None else "not reached",
                 "%.1fx" % (classic["seconds"] / reached) if reached else "-"))
     return "\n".join(rows)
@@ -285,6 +363,9 @@ def main():
     parser.add_argument("--art-flags", default="", metavar="FLAGS",
                         help="paint.py flags added to art's defaults, to measure a lever; kept "
                              "apart from the defaults' runs, in the levers table")
+    parser.add_argument("--classic-reference", nargs=2, metavar=("PNG", "REPORT"),
+                        help="the classic side from a kept render and its --report, timed by "
+                             "this machine's seconds per evaluation")
     parser.add_argument("--classic-iterations", type=int, default=CLASSIC_ITERATIONS,
                         help="fewer only to try the script out")
     parser.add_argument("--results", default=RESULTS, help="results file (default: %(default)s)")
@@ -317,8 +398,8 @@ def write_side_by_side(results):
     import ttq_plot
     from art import files
     runs = results["runs"]
-    done = [k.rsplit("/", 1)[0] for k in runs if k.endswith("/art") and
-            k.replace("/art", "/classic") in runs]
+    done = [k.rsplit("/", 1)[0] for k in runs if k.endswith("/art") and "score" in runs[k]
+            and "score" in runs.get(k.replace("/art", "/classic"), {})]
     if not done:
         return
     order = {pair.replace(":", "+"): i for i, pair in enumerate(PAIRS)}
@@ -327,9 +408,9 @@ def write_side_by_side(results):
     paths = [os.path.join(common.ROOT, run["picture"]) for run in (classic, art)]
     if not all(os.path.exists(p) for p in paths):
         return
-    captions = ["classic: 500 L-BFGS iterations, %s, loss %.4g" % (clock(classic["seconds"]),
-                                                                    classic["final_loss"]),
-                "art's defaults: %s, loss %.4g" % (clock(art["seconds"]), art["final_loss"])]
+    captions = ["classic: 500 L-BFGS iterations, %s, %s" % (clock(classic["seconds"]),
+                                                             _pyramid(classic["score"])),
+                "art's defaults: %s, %s" % (clock(art["seconds"]), _pyramid(art["score"]))]
     with files.atomic_path(SIDE_BY_SIDE) as tmp:
         ttq_plot.side_by_side(paths[0], paths[1], captions).save(tmp, quality=90)
     print("pictures: %s" % os.path.relpath(SIDE_BY_SIDE, common.ROOT))

@@ -5,8 +5,8 @@ import pytest
 from art import layers, levels as plans, tiling
 from art.config import PaintConfig
 
-SCALE_AWARE = dict(fine_layers="conv3_1", anchor_weight=50.0, fine_tv_weight=0.0)
-PAPER = dict(fine_layers="all", anchor_weight=0.0, fine_tv_weight=1e-2)
+SCALE_AWARE = dict(fine_layers="conv3_1", fine_anchor_weight=50.0, fine_tv_weight=0.0)
+PAPER = dict(fine_layers="all", fine_anchor_weight=0.0, fine_tv_weight=1e-2)
 
 
 def margins(level):
@@ -37,7 +37,7 @@ def test_the_paper_setting_paints_every_level_alike():
 
 
 def test_without_the_anchor_finer_levels_keep_the_content_layers():
-    config = PaintConfig(fine_layers="conv3_1", anchor_weight=0.0)
+    config = PaintConfig(fine_layers="conv3_1", fine_anchor_weight=0.0)
     fine = plans.level_config(config, plans.plan((768, 1024), config)[-1])
     assert fine.content_layers == {"conv4_2": 1.0} and fine.anchor_weight == 0.0
 

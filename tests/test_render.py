@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from art import levels as plans, tiling
+from art import layers, levels as plans, tiling
 from art.config import PaintConfig
 from art.errors import ArtError
 
@@ -14,6 +14,9 @@ rng = np.random.default_rng(7)
 CONTENT = rng.uniform(0, 255, (72, 104, 3)).astype(np.float32)
 STYLE = rng.uniform(0, 255, (40, 40, 3)).astype(np.float32)
 GB = 1e9
+# Every level painted with the whole loss, as before the scale-aware levels: what the
+# measurements of the memory model were made with.
+PAPER = dict(fine_layers="all", fine_anchor_weight=0.0, fine_tv_weight=1e-2)
 
 
 def small_config(**kw):
@@ -33,7 +36,18 @@ def boxes(rows, columns, shape, margin):
 
 
 def test_default_plan_of_a_4k_print():
+    """The finer levels read layers down to conv3_1 only: their tiles' margin is conv3_1's
+    reach, 10 px, on the 16-px grid."""
     levels = plans.plan((2160, 3840), PaintConfig(tiles=6))
+    assert [lv.iterations for lv in levels] == [300, 75, 18, 10]
+    final = [(t.inner, t.outer) for t in levels[-1].tiles]
+    assert final == boxes([0, 1088, 2160], [0, 1280, 2560, 3840], (2160, 3840), 16)
+    assert [(t.inner, t.outer) for t in levels[2].tiles] == boxes([0, 1080], [0, 960, 1920],
+                                                                   (1080, 1920), 16)
+
+
+def test_plan_of_a_4k_print_with_the_whole_loss_at_every_level():
+    levels = plans.plan((2160, 3840), PaintConfig(tiles=6, **PAPER))
     assert [lv.shape for lv in levels] == [(270, 480), (540, 960), (1080, 1920), (2160, 3840)]
     assert [lv.iterations for lv in levels] == [300, 75, 18, 10]
     # 6 tiles on a landscape picture: 2 rows x 3 columns. The row boundary, 1080, moves to
@@ -67,7 +81,8 @@ def test_the_memory_model_follows_the_measurements():
     for side, measured in ((256, 1.9 * GB), (512, 2.5 * GB), (1024, 4.5 * GB)):
         model = plans.FIXED_BYTES + plans.PIECE_BYTES_PER_PIXEL * side * side
         assert abs(model - measured) <= 0.1 * measured, side
-    need = plans.memory_need(plans.plan((2160, 3840), PaintConfig(tiles=6)), PaintConfig(tiles=6))
+    six = PaintConfig(tiles=6, **PAPER)
+    need = plans.memory_need(plans.plan((2160, 3840), six), six)
     assert 9.3 * GB <= need <= 1.1 * 9.3 * GB
 
 
@@ -77,20 +92,31 @@ def test_memory_is_the_largest_piece_of_the_most_demanding_level():
     optimiser's and the render's float32 vectors for every pixel of the picture."""
     per_picture_pixel = 4 * 3 * (2 * plans.MAXCOR + 6) + 4 * 3 * 8
     expected = 1.6e9 + 2.9e3 * 1168 * 1440 + per_picture_pixel * 3840 * 2160
-    six = PaintConfig(tiles=6)
+    six = PaintConfig(tiles=6, **PAPER)
     assert plans.memory_need(plans.plan((2160, 3840), six), six) == pytest.approx(expected)
     whole = 1.6e9 + (2.9e3 + per_picture_pixel) * 3840 * 2160
-    assert plans.memory_need(plans.plan((2160, 3840), PaintConfig()), PaintConfig()) == pytest.approx(whole)
+    paper = PaintConfig(**PAPER)
+    assert plans.memory_need(plans.plan((2160, 3840), paper), paper) == pytest.approx(whole)
+    # Finer levels down to conv3_1: the last level's piece keeps that layer's share of the
+    # activations, with a margin of 16 px (a middle column's tile: 1104 x 1312).
+    scale_aware = PaintConfig(tiles=6)
+    share = layers.activation_share("conv3_1")
+    assert plans.memory_need(plans.plan((2160, 3840), scale_aware), scale_aware) == \
+        pytest.approx(1.6e9 + 2.9e3 * share * 1104 * 1312 + per_picture_pixel * 3840 * 2160)
 
 
 def test_tiles_are_chosen_to_fit():
-    config = PaintConfig()
-    # 8K: the largest tiles that fit in 24 GB are 1536 px; in 6 tiles (2560x2160) it does not fit.
+    # 8K with finer levels to conv3_1: tiles of 2048 px fit in 24 GB.
+    assert plans.choose_tile_size((4320, 7680), PaintConfig(), 24 * GB) == 2048
+    config = PaintConfig(**PAPER)
+    # 8K, the whole loss at every level: the largest tiles that fit in 24 GB are 1536 px; in
+    # 6 tiles (2560x2160) it does not fit.
     size = plans.choose_tile_size((4320, 7680), config, 24 * GB)
     assert size == 1536
     assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=size), config) <= 24 * GB
     assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=2048), config) > 24 * GB
-    assert plans.memory_need(plans.plan((4320, 7680), PaintConfig(tiles=6)), PaintConfig(tiles=6)) > 24 * GB
+    six = PaintConfig(tiles=6, **PAPER)
+    assert plans.memory_need(plans.plan((4320, 7680), six), six) > 24 * GB
     assert plans.choose_tile_size((21600, 38400), config, 24 * GB) is None
 
 
@@ -249,6 +275,11 @@ def test_the_plan_fits_the_memory_it_is_given():
     from art import painting
     levels, note = painting.plan(PaintConfig(), (341, 512), available=24 * GB)
     assert [(lv.shape, lv.tiles) for lv in levels] == [((341, 512), None)] and note is None
+    # 4K in one piece would need 22.2 GB by the estimate: within 23 GB, not within 90% of it.
+    need = plans.memory_need(plans.plan((2160, 3840), PaintConfig()), PaintConfig())
+    assert 0.9 * 23 * GB < need < 23 * GB
+    levels, note = painting.plan(PaintConfig(), (2160, 3840), available=23 * GB)
+    assert levels[-1].tiles and note.startswith("a 3840x2160 picture does not fit in one piece")
     levels, note = painting.plan(PaintConfig(), (4320, 7680), available=24 * GB)
     size = plans.choose_tile_size((4320, 7680), PaintConfig(), 0.9 * 24 * GB)
     assert note == ("a 7680x4320 picture does not fit in one piece here: painting it in %d "
