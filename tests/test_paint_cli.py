@@ -105,6 +105,10 @@ BAD = [
     (["--resume", "{d}"], "no render was started there"),
     (["--precision", "float16"], "invalid choice: 'float16'"),
     (["--stop-below", "-0.1"], "--stop-below must be a finite number >= 0"),
+    (["--fine-layers", "conv9_9"], "unknown --fine-layers layer \\(or all\\) 'conv9_9'; valid: conv1_1"),
+    (["--fine-anchor-weight", "-1"], "--fine-anchor-weight must be a finite number >= 0"),
+    (["--fine-tv-weight", "inf"], "--fine-tv-weight must be a finite number >= 0"),
+    (["--anchor-weight", "1"], "unrecognized arguments: --anchor-weight 1"),
 ]
 
 
