@@ -97,3 +97,19 @@ def test_a_level_that_stops_at_conv3_1_builds_no_deeper_op(tf1, random_weights):
             runner.close()
         found = [n for n in names if any(d in n for d in deeper)]
         assert bool(found) == bool(want), found[:5]
+
+
+@pytest.mark.parametrize("shape, schedule", [
+    ((341, 512), [300]),
+    ((768, 1024), [300, 75]),
+    ((1080, 1920), [300, 75, 18]),
+    ((2160, 3840), [300, 75, 18, 10]),
+    ((4320, 7680), [300, 75, 18, 10, 10]),
+])
+def test_the_default_schedule(shape, schedule):
+    """Halve until the long side is at most 512 px; a quarter of the iterations per finer
+    level, at least 10; every level after the first with the finer levels' settings."""
+    plan = plans.plan(shape, PaintConfig())
+    assert [lv.iterations for lv in plan] == schedule
+    assert max(plan[0].shape) <= 512 and plan[-1].shape == shape
+    assert [lv.settings is not None for lv in plan] == [False] + [True] * (len(plan) - 1)
