@@ -211,10 +211,10 @@ def choose_tile_size(shape, config, available):
 
 def piece_work(level, config):
     """Relative cost of one evaluation of each piece of a level: pixels run through
-    the network, weighted by the FLOPs of the network down to the level's deepest
-    layer; an exact tiled evaluation's extra forward pass (for the Grams) counted as
-    a third of a forward+backward."""
-    share = layers.flop_share(layers.deepest(names_of(level_config(config, level))))
+    the network, weighted by the time of the network down to the level's deepest
+    layer (`art.layers.time_share`); an exact tiled evaluation's extra forward pass
+    (for the Grams) counted as a third of a forward+backward."""
+    share = layers.time_share(layers.deepest(names_of(level_config(config, level))))
     if not level.tiles:
         return [share * level.pixels]
     outer = [share * t.outer_shape[0] * t.outer_shape[1] for t in level.tiles]
