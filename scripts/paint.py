@@ -22,7 +22,7 @@ def say(line):
 
 def format_losses(losses):
     return "  ".join("%s %.4g" % (k, losses[k]) for k in ("total", "content", "style", "tv",
-                                                          "moments") if k in losses)
+                                                          "moments", "anchor") if k in losses)
 
 
 class ProgressLines:
