@@ -14,6 +14,7 @@ detail against --reference when given).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import time
@@ -28,11 +29,16 @@ def main():
     parser.add_argument("--coarse", required=True, help="the finished coarser level's picture")
     parser.add_argument("--content", default=common.DEFAULT_CONTENT)
     parser.add_argument("--style", default=common.DEFAULT_STYLE)
-    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--size", default="1024",
+                        help="as paint.py's: a long side, WxH or a preset (4k: the photo's "
+                             "centre, cropped to 16:9)")
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--flags", default="", help="paint.py flags for the level")
     parser.add_argument("--score-every", type=int, default=20)
     parser.add_argument("--reference", help="a picture of --size to compare detail with")
+    parser.add_argument("--detail-only", action="store_true",
+                        help="score only the detail (no network: for prints, where the pyramid "
+                             "takes minutes an iterate)")
     parser.add_argument("--out", help="write the level's picture here")
     parser.add_argument("--weights", default=common.DEFAULT_WEIGHTS)
     parser.add_argument("--results", default=RESULTS)
@@ -44,7 +50,13 @@ def main():
     import time_to_quality
     from art import images, levels as plans, render, seams, weights as weights_mod, yardstick
     weights = weights_mod.load(args.weights)
-    content, style = common.load_pair(args.content, args.style, args.size)
+    size = images.parse_size(args.size)
+    if isinstance(size, tuple):
+        # An exact size is filled by the photo's centre, as paint.py fills it.
+        content = images.cover(images.load_image(args.content), (size[1], size[0]))
+        style = images.fit(images.load_image(args.style), max(size))
+    else:
+        content, style = common.load_pair(args.content, args.style, size)
     config = time_to_quality.art_config(args.flags + " --schedule 1,%d" % args.iterations)
     plan = plans.plan(content.shape[:2], config)
     level = plan[-1]
@@ -63,9 +75,17 @@ def main():
     seconds = time.perf_counter() - began
     reference = seams.detail(images.load_image(args.reference)) if args.reference else None
     curve = []
-    with yardstick.Yardstick(weights, images.load_image(args.content),
-                             [images.load_image(args.style)], level.shape) as stick:
+    if args.detail_only:
         for iteration, at, evaluations, image in [(0, 0.0, 0, start)] + kept:
+            detail = seams.detail(image)
+            curve.append(dict(iteration=iteration, seconds=at, evaluations=evaluations,
+                              detail=detail / reference if reference else detail))
+            print("it %4d  %6.1f s  detail %.4g" % (iteration, at, curve[-1]["detail"]), flush=True)
+    with contextlib.nullcontext() if args.detail_only else yardstick.Yardstick(
+            weights, images.load_image(args.content), [images.load_image(args.style)],
+            level.shape) as stick:
+        for iteration, at, evaluations, image in [] if args.detail_only else \
+                [(0, 0.0, 0, start)] + kept:
             score = stick.score(image)
             row = dict(iteration=iteration, seconds=at, evaluations=evaluations, sum=score.sum,
                        scales=[s["total"] for s in score.scales], fine=score.fine,
