@@ -36,7 +36,7 @@ import numpy as np
 
 import art
 from art import files
-from art.config import parse_address
+from art.config import from_tile_graph_spec, parse_address, tile_graph_spec
 from art.errors import ArtError, Stopped
 
 import dask
@@ -106,7 +106,7 @@ class _WorkerArt:
             from art import tiled
             # The tile graph's statistics do not depend on the terms' weights, only on
             # which terms there are: the driver's reduce applies the weights.
-            self.runners[spec] = tiled.TileRunner(self.weights, tiled.config_of_spec(spec),
+            self.runners[spec] = tiled.TileRunner(self.weights, from_tile_graph_spec(spec),
                                                   threads=self.threads)
         return self.runners[spec]
 
@@ -345,8 +345,7 @@ class ClusterTiles:
         self.client = cluster.client
         # The driver resolves --precision auto: every tile of an evaluation must be
         # painted in one arithmetic, whatever CPU each worker has.
-        from art import tiled
-        self.spec = tiled.spec_of(config)
+        self.spec = tile_graph_spec(config)
         self.shared = []
         self.placement = None
         self.sent = self.received = 0
@@ -355,8 +354,7 @@ class ClusterTiles:
 
     def use(self, config):
         """The maps from now on compute `config`'s terms (`tiled.LocalTiles.use`)."""
-        from art import tiled
-        self.spec = tiled.spec_of(config)
+        self.spec = tile_graph_spec(config)
 
     def share(self, items):
         shared = _Shared(list(items))

@@ -237,3 +237,22 @@ class PaintConfig:
 
     def to_dict(self):
         return dataclasses.asdict(self)
+
+
+def tile_graph_spec(config):
+    """What a config's tile graph computes: its layers, which other terms, pooling and
+    precision (resolved: every tile of an evaluation is painted in one arithmetic). The
+    terms' weights are not in it: only the reduce reads them. Pure Python, so a
+    cluster's driver names graphs before TensorFlow is imported."""
+    return (tuple(config.content_layers), tuple(config.style_layers), bool(config.tv_weight),
+            bool(config.moment_weight), bool(config.anchor_weight), config.pooling,
+            precision.of(config))
+
+
+def from_tile_graph_spec(spec):
+    """A config whose tile graph is `spec`'s (its weights are placeholders)."""
+    content, style, tv, moments, anchor, pooling, chosen = spec
+    return PaintConfig(content_layers=dict.fromkeys(content, 1.0),
+                       style_layers=dict.fromkeys(style, 1.0), tv_weight=float(tv),
+                       moment_weight=float(moments), anchor_weight=float(anchor),
+                       pooling=pooling, precision=chosen)

@@ -34,28 +34,11 @@ import numpy as np
 import tensorflow as tf
 
 from art import layers, precision, terms, tiling, vgg
+from art.config import tile_graph_spec
 from art.stylize import new_session
 from art.errors import ArtError
 
 tf1 = tf.compat.v1
-
-def spec_of(config):
-    """What a config's tile graph computes: its layers, which other terms, pooling and
-    precision. The terms' weights are not in it: only the reduce reads them."""
-    return (tuple(config.content_layers), tuple(config.style_layers), bool(config.tv_weight),
-            bool(config.moment_weight), bool(config.anchor_weight), config.pooling,
-            precision.of(config))
-
-
-def config_of_spec(spec):
-    """A config whose tile graph is `spec`'s (its weights are placeholders)."""
-    from art.config import PaintConfig
-    content, style, tv, moments, anchor, pooling, chosen = spec
-    return PaintConfig(content_layers=dict.fromkeys(content, 1.0),
-                       style_layers=dict.fromkeys(style, 1.0), tv_weight=float(tv),
-                       moment_weight=float(moments), anchor_weight=float(anchor),
-                       pooling=pooling, precision=chosen)
-
 
 def _slice(features, box):
     return features[:, box[0]:box[1], box[2]:box[3], :]
@@ -78,7 +61,7 @@ class TileRunner:
 
     def __init__(self, weights, config, threads=None):
         used = terms.terms_of(config)
-        self.weights, self.threads, self.spec = weights, threads, spec_of(config)
+        self.weights, self.threads, self.spec = weights, threads, tile_graph_spec(config)
         self.content_layers = list(config.content_layers)
         self.names = terms.layers_read(used)
         if not self.names:
@@ -180,7 +163,7 @@ class LocalTiles:
     def use(self, config):
         """The maps from now on compute `config`'s terms (a level of a render may read
         fewer layers than the one before); each tile graph is built once."""
-        spec = spec_of(config)
+        spec = tile_graph_spec(config)
         if spec not in self.runners:
             self.runners[spec] = TileRunner(self.runner.weights, config, self.runner.threads)
         self.runner = self.runners[spec]
