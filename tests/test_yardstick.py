@@ -41,6 +41,7 @@ def test_scale_count_ends_near_512_px(side, count):
     assert yardstick.scale_count((side // 2, side)) == count
 
 
+@pytest.mark.slow
 def test_a_picture_scored_against_itself_is_zero_at_every_scale(itself):
     picture, stick = itself
     score = stick.score(picture)
@@ -84,6 +85,7 @@ def test_each_scale_is_the_whole_picture_loss_at_that_size(tf1, random_weights, 
             assert s[key] == pytest.approx(want[key], rel=1e-4), (s["k"], key)
 
 
+@pytest.mark.slow
 def test_a_picture_of_another_size_is_refused(itself):
     picture, stick = itself
     with pytest.raises(ArtError, match=r"a 64x48 picture given to the yardstick of 128x96 ones"):
