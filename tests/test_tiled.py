@@ -88,10 +88,10 @@ CASES = [
     # 12 tiles of inner ~64 px, margin 48 against layers up to conv3_1.
     pytest.param(SHALLOW, "max", (160, 224), dict(tile_size=64, margin=48), id="160x224 shallow"),
     pytest.param(SHALLOW, "avg", (165, 227), dict(n_tiles=6, margin=32),
-                 id="165x227 shallow, odd"),
+                 id="165x227 shallow, odd", marks=SLOW),
     # The moments term, added in art/terms.py alone, is exact in tiles too.
     pytest.param(dict(SHALLOW, moment_weight=0.5), "avg", (96, 130), dict(n_tiles=4),
-                 id="96x130 shallow, moments"),
+                 id="96x130 shallow, moments", marks=SLOW),
     # A finer level: the anchor in place of the content layers, tiles touching every
     # border and corner of an odd-sized picture (blocks drop its last row and column).
     pytest.param(dict(SHALLOW, content_layers={}, anchor_weight=2.0), "avg", (165, 227),
