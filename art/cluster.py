@@ -352,9 +352,9 @@ class ClusterTiles:
         self.retries = 0
         self.on_retry = None
 
-    def use(self, config):
-        """The maps from now on compute `config`'s terms (`tiled.LocalTiles.use`)."""
-        self.spec = tile_graph_spec(config)
+    def use(self, spec):
+        """The maps from now on compute the terms of `spec` (`tiled.LocalTiles.use`)."""
+        self.spec = spec
 
     def share(self, items):
         shared = _Shared(list(items))

@@ -34,7 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from art import layers, precision, terms, tiling, vgg
-from art.config import tile_graph_spec
+from art.config import from_tile_graph_spec, tile_graph_spec
 from art.stylize import new_session
 from art.errors import ArtError
 
@@ -160,12 +160,13 @@ class LocalTiles:
         for runner in self.runners.values():
             runner.close()
 
-    def use(self, config):
-        """The maps from now on compute `config`'s terms (a level of a render may read
-        fewer layers than the one before); each tile graph is built once."""
-        spec = tile_graph_spec(config)
+    def use(self, spec):
+        """The maps from now on compute the terms of `spec` (`config.tile_graph_spec`: a
+        level of a render may read fewer layers than the one before); each tile graph
+        is built once."""
         if spec not in self.runners:
-            self.runners[spec] = TileRunner(self.runner.weights, config, self.runner.threads)
+            self.runners[spec] = TileRunner(self.runner.weights, from_tile_graph_spec(spec),
+                                            self.runner.threads)
         self.runner = self.runners[spec]
 
     def share(self, items):
@@ -200,7 +201,7 @@ def content_targets(tile_map, image, tiles, config):
     boxes: what `art.stylize.content_targets` gives, in memory bounded by a tile.
     `tile_map` is a `LocalTiles` or `art.cluster.ClusterTiles`."""
     shape = image.shape[:2]
-    tile_map.use(config)
+    tile_map.use(tile_graph_spec(config))
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
     try:
         found = tile_map.features(tiles, crops)
@@ -222,7 +223,7 @@ def style_targets(tile_map, image, tiles, config):
     """The targets one style image gives (`art.stylize.style_targets` of it alone, not
     blended), from its tiles' statistics."""
     wanted = terms.with_targets(config)
-    tile_map.use(config)
+    tile_map.use(tile_graph_spec(config))
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
     inputs = tile_map.share([{} for _ in tiles])
     try:
@@ -301,7 +302,8 @@ class TiledEvaluator:
         self.style_t = style_t
         self.reducer = None
         self.own_map = tile_map is None
-        self.config = config
+        # Named once: a shared tile map is switched back to this graph at each evaluation.
+        self.spec = tile_graph_spec(config)
         self.tile_map = LocalTiles(TileRunner(weights, config)) if tile_map is None else tile_map
         # Each tile's slice of the per-position targets, cut (and shared) once.
         self.inputs = self.tile_map.share([
@@ -334,16 +336,20 @@ class TiledEvaluator:
         """The loss alone at `image`, (total, breakdown): pass 1 and the reduce, no
         backward pass (a third of an evaluation's work), for scoring pictures."""
         pixels = self._pixels(image)
-        self.tile_map.use(self.config)
+        self.tile_map.use(self.spec)
         crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
         try:
             found = self.tile_map.statistics(self.tiles, crops, self.inputs)
         finally:
             self.tile_map.release(crops)
+        total, breakdown, _ = self._reduce(found)
+        return total, breakdown
+
+    def _reduce(self, found):
+        """The reduce of the tiles' statistics: (total, breakdown, cotangents)."""
         if self.reducer is None:
             self.reducer = Reducer(self.terms, self.style_t, self.shape, found[0])
-        total, breakdown, _ = self.reducer(totals(found))
-        return total, breakdown
+        return self.reducer(totals(found))
 
     def evaluate(self, image):
         """Loss and gradient at `image`.
@@ -357,13 +363,11 @@ class TiledEvaluator:
         """
         batched = np.ndim(image) == 4
         pixels = self._pixels(image)
-        self.tile_map.use(self.config)
+        self.tile_map.use(self.spec)
         crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
         try:
             found = self.tile_map.statistics(self.tiles, crops, self.inputs)
-            if self.reducer is None:
-                self.reducer = Reducer(self.terms, self.style_t, self.shape, found[0])
-            total, breakdown, cotangents = self.reducer(totals(found))
+            total, breakdown, cotangents = self._reduce(found)
             grads = self.tile_map.backward(self.tiles, crops, self.inputs, cotangents)
         finally:
             self.tile_map.release(crops)

@@ -22,7 +22,7 @@ method's, say.
 import dataclasses
 import math
 
-from art import images, seams, stylize, tiled, tiling
+from art import images, levels, seams, stylize, tiled, tiling
 from art.config import PaintConfig
 from art.errors import ArtError
 
@@ -45,9 +45,10 @@ def scale_count(shape):
     return 1 + max(0, round(math.log2(max(shape[:2]) / COARSEST_SIDE)))
 
 
-def shape_at(shape, k):
-    """The picture's (height, width) downsampled by 2^k."""
-    return (max(1, round(shape[0] / 2 ** k)), max(1, round(shape[1] / 2 ** k)))
+def scale_shapes(shape):
+    """(height, width) of every scale, full size first: halved as a render's levels are
+    (`art.levels.level_shapes`)."""
+    return levels.level_shapes(shape[:2], scale_count(shape))[::-1]
 
 
 @dataclasses.dataclass
@@ -92,8 +93,7 @@ class Yardstick:
         self.tile_map = tiled.LocalTiles(tiled.TileRunner(weights, config))
         self.evaluators = []
         try:
-            for k in range(scale_count(self.shape)):
-                at = shape_at(self.shape, k)
+            for at in scale_shapes(self.shape):
                 cut = tiling.tiles_for(at, tile_size=TILE_SIDE, names=names)
                 content_t = tiled.content_targets(self.tile_map, images.resize(content, at), cut,
                                                   config)
