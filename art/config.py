@@ -148,6 +148,10 @@ class PaintConfig:
                             "Losses and Grams are float32 either way",
                             choices=("auto", "float32", "bfloat16"))
     pooling: str = option("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
+    padding: str = option("reflect", "what the network's convolutions see beyond the picture's "
+                          "border: zero (black, the paper's), reflect (the picture mirrored) or "
+                          "replicate (its edge repeated)",
+                          choices=layers.PADDINGS)
     init: str = option("content", "starting image: content, noise, or an image path",
                        metavar="{content,noise,PATH}")
     seed: int = option(0, "random seed (noise start); the same seed repeats a run exactly")
@@ -240,19 +244,19 @@ class PaintConfig:
 
 
 def tile_graph_spec(config):
-    """What a config's tile graph computes: its layers, which other terms, pooling and
-    precision (resolved: every tile of an evaluation is painted in one arithmetic). The
+    """What a config's tile graph computes: its layers, which other terms, pooling,
+    padding and precision (resolved: every tile of an evaluation is painted in one arithmetic). The
     terms' weights are not in it: only the reduce reads them. Pure Python, so a
     cluster's driver names graphs before TensorFlow is imported."""
     return (tuple(config.content_layers), tuple(config.style_layers), bool(config.tv_weight),
             bool(config.moment_weight), bool(config.anchor_weight), config.pooling,
-            precision.of(config))
+            config.padding, precision.of(config))
 
 
 def from_tile_graph_spec(spec):
     """A config whose tile graph is `spec`'s (its weights are placeholders)."""
-    content, style, tv, moments, anchor, pooling, chosen = spec
+    content, style, tv, moments, anchor, pooling, padding, chosen = spec
     return PaintConfig(content_layers=dict.fromkeys(content, 1.0),
                        style_layers=dict.fromkeys(style, 1.0), tv_weight=float(tv),
                        moment_weight=float(moments), anchor_weight=float(anchor),
-                       pooling=pooling, precision=chosen)
+                       pooling=pooling, padding=padding, precision=chosen)

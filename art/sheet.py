@@ -130,7 +130,8 @@ def parse_panels(text, kind):
     return panels
 
 
-def panel_config(panel, iterations=200, seed=0, pooling="avg", optimizer="lbfgs"):
+def panel_config(panel, iterations=200, seed=0, pooling="avg", optimizer="lbfgs",
+                 padding=PaintConfig.padding):
     """The `PaintConfig` of one reconstruction.
 
     tv_weight is 0: the paper's figure has no smoothness prior, and one would
@@ -138,7 +139,8 @@ def panel_config(panel, iterations=200, seed=0, pooling="avg", optimizer="lbfgs"
     """
     style = panel.kind == "style"
     return PaintConfig(
-        iterations=iterations, seed=seed, pooling=pooling, optimizer=optimizer, init="noise",
+        iterations=iterations, seed=seed, pooling=pooling, padding=padding, optimizer=optimizer,
+        init="noise",
         tv_weight=0.0, print_every=0,
         # The other term has no layers: it is not computed, and the graph
         # stops at the deepest layer of this panel.

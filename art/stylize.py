@@ -44,7 +44,7 @@ def _run(weights, image, config, names, fetches):
     with graph.as_default():
         rgb = tf1.placeholder(tf.float32, (1,) + image.shape)
         net = vgg.build(rgb, weights, config.pooling, last=layers.deepest(names),
-                        precision=precision.of(config))
+                        precision=precision.of(config), padding=config.padding)
         wanted = fetches(net, rgb)
         with new_session(graph) as session:
             return session.run(wanted, {rgb: image[None]})
@@ -106,7 +106,7 @@ def build_loss(image, weights, config, content_t, style_t):
     used = terms.terms_of(config)
     names = terms.layers_read(used)
     net = vgg.build(image, weights, config.pooling, last=layers.deepest(names),
-                    precision=precision.of(config))
+                    precision=precision.of(config), padding=config.padding)
     # The per-position targets: the content layers' features, and the anchor's block means.
     inputs = {key: tf.constant(content_t[key]) for key in terms.inputs_of(used)}
     view = _whole_view(net, names, inputs, image)

@@ -70,7 +70,7 @@ class TileRunner:
         with self.graph.as_default():
             self.crop = tf1.placeholder(tf.float32, (1, None, None, 3), name="crop")
             net = vgg.build(self.crop, weights, config.pooling, last=layers.deepest(self.names),
-                            precision=precision.of(config))
+                            precision=precision.of(config), padding=config.padding)
             # One fed box per depth: the tile's inner box there, in its own positions;
             # depth 0 is its pixels, for the terms on pixels.
             self.boxes = {0: tf1.placeholder(tf.int32, (4,), name="inner_box0")}

@@ -14,6 +14,7 @@ from art.errors import ArtError
 tf1 = tf.compat.v1
 
 POOLINGS = ("avg", "max")
+PADDINGS = layers.PADDINGS
 
 
 def check_pooling(pooling):
@@ -22,7 +23,35 @@ def check_pooling(pooling):
     return pooling
 
 
-def build(rgb, weights, pooling="avg", last="conv5_1", precision="float32"):
+def check_padding(padding):
+    if padding not in PADDINGS:
+        raise ArtError("unknown padding %r; valid: %s" % (padding, ", ".join(PADDINGS)))
+    return padding
+
+
+def _extend(x, axis, padding):
+    """`x` with one row (column) more at each end of `axis`: the mirror image of the
+    edge's neighbour (reflect) or a copy of the edge (replicate)."""
+    n = tf.shape(x)[axis]
+    if padding == "reflect":
+        # A side of one position has no neighbour to mirror: its edge is repeated
+        # instead, so every picture the layers can see still paints. Indices rather
+        # than tf.pad's REFLECT, which refuses such a side: tiles have free shapes.
+        first, last = tf.minimum(1, n - 1), tf.maximum(n - 2, 0)
+    else:
+        first, last = 0, n - 1
+    ends = [tf.gather(x, tf.reshape(i, [1]), axis=axis) for i in (first, last)]
+    return tf.concat([ends[0], x, ends[1]], axis=axis)
+
+
+def _conv(x, kernel, padding):
+    if padding == "zero":
+        return tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
+    x = _extend(_extend(x, 1, padding), 2, padding)
+    return tf.nn.conv2d(x, kernel, strides=1, padding="VALID")
+
+
+def build(rgb, weights, pooling="avg", last="conv5_1", precision="float32", padding="zero"):
     """Build VGG19 on `rgb` up to and including the layer `last`.
 
     Args:
@@ -32,6 +61,8 @@ def build(rgb, weights, pooling="avg", last="conv5_1", precision="float32"):
       pooling: 'avg' (Gatys et al. found it gives smoother results) or 'max'.
       last: the deepest end point needed; nothing past it is built, so a
         conv1_1-only loss costs one convolution.
+      precision: 'float32' or 'bfloat16' (the convolutions' arithmetic).
+      padding: `PADDINGS`; what every convolution sees beyond the border.
 
     Returns:
       OrderedDict name -> tensor, in network order. A conv name maps to the
@@ -39,6 +70,7 @@ def build(rgb, weights, pooling="avg", last="conv5_1", precision="float32"):
       place, so the blob named conv4_2 holds relu(conv4_2).
     """
     check_pooling(pooling)
+    check_padding(padding)
     layers.check_names([last])
     if precision not in ("float32", "bfloat16"):
         raise ArtError("unknown precision %r; valid: float32, bfloat16" % precision)
@@ -53,7 +85,7 @@ def build(rgb, weights, pooling="avg", last="conv5_1", precision="float32"):
             else:
                 kernel, bias = weights.kernels[name]
                 # Frozen weights are constants: the image is the only variable.
-                x = tf.nn.conv2d(x, tf.cast(tf.constant(kernel), dtype), strides=1, padding="SAME")
+                x = _conv(x, tf.cast(tf.constant(kernel), dtype), padding)
                 x = tf.nn.relu(tf.nn.bias_add(x, tf.cast(tf.constant(bias), dtype)), name=name)
             # Casts of layers no loss reads are pruned from the run.
             net[name] = x if dtype == tf.float32 else tf.cast(x, tf.float32)

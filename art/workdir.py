@@ -22,6 +22,9 @@ from art.files import atomic_path, sha256
 # Settings that change only where output goes or what is printed, not the picture.
 NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", "report", "workdir",
                 "resume", "checkpoint_every", "cluster", "workers")
+# Settings added since work folders were first written, with the one behaviour there was
+# before: a render started then resumes as it began.
+BEFORE = {"padding": "zero"}
 STATE = "state.npz"
 RENDER = "render.json"
 
@@ -47,7 +50,8 @@ def differences(saved, wanted):
     """Readable differences between two fingerprints, at most a few."""
     found = []
     for key in sorted(set(saved["settings"]) | set(wanted["settings"])):
-        a, b = saved["settings"].get(key), wanted["settings"].get(key)
+        a, b = (fingerprint["settings"].get(key, BEFORE.get(key))
+                for fingerprint in (saved, wanted))
         if a != b:
             found.append("--%s was %s, now %s" % (key.replace("_", "-"), json.dumps(a), json.dumps(b)))
     if saved["inputs"] != wanted["inputs"]:

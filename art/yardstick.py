@@ -35,7 +35,7 @@ SCORING = dataclasses.replace(
     PaintConfig(), content_layers={"conv4_2": 1.0},
     style_layers={name: 1.0 for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
     content_weight=1.0, style_weight=3e-3, tv_weight=0.0, moment_weight=0.0,
-    precision="float32", pooling="avg")
+    precision="float32", pooling="avg", padding="zero")
 FINE_LAYERS = ("conv1_1", "conv2_1")
 
 

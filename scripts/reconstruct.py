@@ -19,7 +19,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from art import cli, images, sheet  # noqa: E402  (the path above must come first)
-from art.config import option  # noqa: E402
+from art.config import PaintConfig, option  # noqa: E402
+from art.layers import PADDINGS  # noqa: E402
 from art.errors import ArtError  # noqa: E402
 
 EPILOG = """\
@@ -48,6 +49,8 @@ class ReconstructConfig:
     iterations: int = option(200, "L-BFGS iterations per panel")
     seed: int = option(0, "seed of the white-noise start; the same seed gives the same sheet")
     pooling: str = option("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
+    padding: str = option(PaintConfig.padding, "what the convolutions see beyond the border "
+                          "(as scripts/paint.py --padding)", choices=PADDINGS)
     weights: str = option(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz)")
     out_dir: str = option("reconstructions", "folder for the panels and sheet.png (created if missing)")
     animate: str = option(None, "also record the run as an animated .gif of the sheet filling up")
@@ -111,7 +114,8 @@ def main(argv=None):
     work = []   # (kind, image, panel, PaintConfig)
     for kind, _, image, panels in rows:
         for panel in panels:
-            paint_config = sheet.panel_config(panel, config.iterations, config.seed, config.pooling)
+            paint_config = sheet.panel_config(panel, config.iterations, config.seed, config.pooling,
+                                             padding=config.padding)
             try:
                 paint_config.check()
                 paint_config.check_size(image.shape[:2])

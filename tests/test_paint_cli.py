@@ -109,6 +109,7 @@ BAD = [
     (["--fine-anchor-weight", "-1"], "--fine-anchor-weight must be a finite number >= 0"),
     (["--fine-tv-weight", "inf"], "--fine-tv-weight must be a finite number >= 0"),
     (["--anchor-weight", "1"], "unrecognized arguments: --anchor-weight 1"),
+    (["--padding", "wrap"], "invalid choice: 'wrap'"),
 ]
 
 

@@ -96,6 +96,16 @@ CASES = [
     # border and corner of an odd-sized picture (blocks drop its last row and column).
     pytest.param(dict(SHALLOW, content_layers={}, anchor_weight=2.0), "avg", (165, 227),
                  dict(n_tiles=6), id="165x227 anchor, odd"),
+    # The picture's border padded by reflection or replication at every convolution, tiles
+    # touching every border and corner: only the margins see a tile's inner edges.
+    pytest.param(dict(SHALLOW, padding="reflect"), "avg", (165, 227), dict(n_tiles=6),
+                 id="165x227 shallow, reflect"),
+    pytest.param(dict(SHALLOW, padding="replicate"), "avg", (165, 227), dict(n_tiles=6),
+                 id="165x227 shallow, replicate", marks=SLOW),
+    pytest.param(dict(DEEP, padding="reflect"), "avg", (67, 93), dict(n_tiles=4),
+                 id="67x93 deep, 4 tiles, reflect", marks=SLOW),
+    pytest.param(dict(DEEP, padding="replicate"), "avg", (32, 272), dict(n_tiles=3),
+                 id="32x272 deep, 3 tiles, replicate", marks=SLOW),
 ]
 # Per term, except the moments': a variance from sums of float32 features summed in
 # another order (per tile) loses a few more digits; measured 1.2e-5 of a layer's small

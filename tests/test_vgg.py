@@ -6,13 +6,13 @@ from art.errors import ArtError
 from conftest import make_random_weights
 
 
-def run_net(tf1, weights, image, pooling="avg", last="conv5_1"):
+def run_net(tf1, weights, image, pooling="avg", last="conv5_1", padding="zero"):
     import tensorflow as tf
     from art import vgg
     graph = tf.Graph()
     with graph.as_default():
         rgb = tf1.placeholder(tf.float32, (1,) + image.shape)
-        net = vgg.build(rgb, weights, pooling, last=last)
+        net = vgg.build(rgb, weights, pooling, last=last, padding=padding)
         with tf1.Session(graph=graph) as s:
             return graph, s.run(dict(net), {rgb: image[None]})
 
@@ -38,18 +38,48 @@ def test_graph_stops_at_the_deepest_layer_asked(tf1, random_weights):
     assert len(convs) == 1
 
 
-def test_conv1_1_matches_numpy(tf1, random_weights):
-    rng = np.random.default_rng(1)
-    image = rng.uniform(0, 255, (9, 7, 3)).astype(np.float32)
-    _, out = run_net(tf1, random_weights, image, last="conv1_1")
-    kernel, bias = random_weights.kernels["conv1_1"]
-    x = np.pad(image - random_weights.mean_pixel, ((1, 1), (1, 1), (0, 0)))
-    ref = np.zeros((9, 7, 64))
+def numpy_conv(x, kernel, bias, mode):
+    """A 3x3 convolution + ReLU of H x W x C `x`, padded by numpy's `mode`."""
+    h, w = x.shape[:2]
+    x = np.pad(x, ((1, 1), (1, 1), (0, 0)), mode=mode)
+    out = np.zeros((h, w, kernel.shape[-1]))
     for dy in range(3):
         for dx in range(3):
-            ref += x[dy:dy + 9, dx:dx + 7] @ kernel[dy, dx]
-    ref = np.maximum(ref + bias, 0)
-    np.testing.assert_allclose(out["conv1_1"][0], ref, rtol=1e-4, atol=1e-3)
+            out += x[dy:dy + h, dx:dx + w] @ kernel[dy, dx]
+    return np.maximum(out + bias, 0)
+
+
+NUMPY_MODES = {"zero": "constant", "reflect": "reflect", "replicate": "edge"}
+
+
+@pytest.mark.parametrize("padding", ["zero", "reflect", "replicate"])
+def test_conv1_matches_numpy(tf1, random_weights, padding):
+    """Every convolution is padded as asked: conv1_1 and conv1_2 against numpy's np.pad."""
+    rng = np.random.default_rng(1)
+    image = rng.uniform(0, 255, (9, 7, 3)).astype(np.float32)
+    _, out = run_net(tf1, random_weights, image, last="conv1_2", padding=padding)
+    mode = NUMPY_MODES[padding]
+    conv1_1 = numpy_conv(image - random_weights.mean_pixel, *random_weights.kernels["conv1_1"],
+                         mode)
+    np.testing.assert_allclose(out["conv1_1"][0], conv1_1, rtol=1e-4, atol=1e-3)
+    conv1_2 = numpy_conv(conv1_1, *random_weights.kernels["conv1_2"], mode)
+    np.testing.assert_allclose(out["conv1_2"][0], conv1_2, rtol=1e-4,
+                               atol=1e-4 * np.abs(conv1_2).max())
+
+
+def test_paddings_differ_only_at_the_border(tf1, random_weights):
+    image = np.random.default_rng(5).uniform(0, 255, (40, 40, 3)).astype(np.float32)
+    out = {p: run_net(tf1, random_weights, image, last="conv2_1", padding=p)[1]["conv2_1"][0]
+           for p in ("zero", "reflect", "replicate")}
+    # conv2_1 at depth 1 sees 3 convolutions, the last at half resolution: positions
+    # 2 or more from its edge never see the padding.
+    for p in ("reflect", "replicate"):
+        np.testing.assert_allclose(out[p][2:-2, 2:-2], out["zero"][2:-2, 2:-2], rtol=1e-5,
+                                   atol=1e-5 * np.abs(out["zero"]).max())
+        assert np.abs(out[p][0] - out["zero"][0]).max() > 1e-3 * np.abs(out["zero"]).max()
+    from art import vgg
+    with pytest.raises(ArtError, match="valid: zero, reflect, replicate"):
+        vgg.check_padding("wrap")
 
 
 @pytest.mark.parametrize("pooling", ["avg", "max"])
@@ -80,3 +110,12 @@ def test_layer_checks():
     assert layers.min_size(["conv1_1", "conv2_1"]) == 2
     assert layers.min_size(["conv5_1", "conv1_1"]) == 16
     assert layers.deepest(["conv3_1", "conv1_2", "conv4_2"]) == "conv4_2"
+
+
+def test_reflection_of_a_one_position_side_repeats_its_edge(tf1, random_weights):
+    """conv5_1 of a 16-px picture has one position a side: nothing to mirror, so the
+    edge is repeated there, as replication does, and the smallest picture still paints."""
+    image = np.random.default_rng(6).uniform(0, 255, (16, 48, 3)).astype(np.float32)
+    reflect = run_net(tf1, random_weights, image, last="conv5_1", padding="reflect")[1]
+    assert reflect["conv5_1"].shape == (1, 1, 3, 512)
+    assert np.isfinite(reflect["conv5_1"]).all() and reflect["conv5_1"].max() > 0
