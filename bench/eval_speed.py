@@ -5,6 +5,7 @@
     python bench/eval_speed.py --sizes 256 512 1024 --repeats 5
     python bench/eval_speed.py --onednn 0 1                    # oneDNN off and on, side by side
     python bench/eval_speed.py --precision float32 bfloat16    # the convolutions' arithmetic
+    python bench/eval_speed.py --padding zero reflect          # what the convolutions see past the border
 
 The graph is the engine's: `art.stylize.build_loss` on a reference variable
 with the default PaintConfig (content conv4_2; style conv1_1..conv5_1; TV),
@@ -108,7 +109,7 @@ def child(args):
     from art.config import PaintConfig
 
     size = args.child
-    config = PaintConfig(precision=args.precision[0])
+    config = PaintConfig(precision=args.precision[0], padding=args.padding[0])
     weights = weights_mod.load(args.weights)
     content, style = common.load_pair(args.content, args.style, size, square=True)
     rss_before = vm_rss()
@@ -153,27 +154,27 @@ def child(args):
             executed[kind] += 1
     print(json.dumps({
         "size": size, "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-        "precision": config.precision,
+        "precision": config.precision, "padding": config.padding,
         "tensorflow": tf.__version__, "seconds": seconds, "median_seconds": statistics.median(seconds),
         "loss": float(loss), "ops_in_graph": in_graph, "ops_executed": executed,
         "rss_before_targets_bytes": rss_before,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
-def run_child(args, size, onednn, precision):
+def run_child(args, size, onednn, precision, padding):
     env = dict(os.environ)
     if onednn is not None:
         env["TF_ENABLE_ONEDNN_OPTS"] = onednn
     command = [sys.executable, os.path.abspath(__file__), "--child", str(size),
                "--repeats", str(args.repeats), "--warmup", str(args.warmup),
                "--content", args.content, "--style", args.style, "--weights", args.weights,
-               "--precision", precision]
+               "--precision", precision, "--padding", padding]
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         sys.stderr.write(done.stderr[-3000:])
-        raise SystemExit("the %d px run (oneDNN %s, %s) failed with status %d"
-                         % (size, onednn, precision, done.returncode))
+        raise SystemExit("the %d px run (oneDNN %s, %s, %s padding) failed with status %d"
+                         % (size, onednn, precision, padding, done.returncode))
     return json.loads(lines[-1])
 
 
@@ -188,6 +189,9 @@ def main():
                              "environment's, else 1 as art.cli.quiet_tensorflow sets it)")
     parser.add_argument("--precision", nargs="+", choices=("float32", "bfloat16"),
                         default=["float32"], help="arithmetic of the convolutions (--precision of "
+                        "paint.py), one subprocess each")
+    parser.add_argument("--padding", nargs="+", choices=("zero", "reflect", "replicate"),
+                        default=["zero"], help="padding of the convolutions (--padding of "
                         "paint.py), one subprocess each")
     parser.add_argument("--peak-repeats", type=int, default=5, help="sgemm runs for the peak (0: skip)")
     parser.add_argument("--content", default=common.DEFAULT_CONTENT, help="content photo")
@@ -216,37 +220,40 @@ def main():
     rows = []
     for size in args.sizes:
         flops = evaluation_flops(size, size, config)
-        for onednn, precision in [(o, p) for o in settings for p in args.precision]:
-            result = run_child(args, size, onednn, precision)
+        runs = [(o, p, pad) for o in settings for p in args.precision for pad in args.padding]
+        for onednn, precision, padding in runs:
+            result = run_child(args, size, onednn, precision, padding)
             result.update(gflop=flops["total"] / 1e9, conv_gflop=flops["conv"] / 1e9,
                           gram_gflop=flops["gram"] / 1e9,
                           gflops=flops["total"] / 1e9 / result["median_seconds"])
             result["fraction_of_peak"] = result["gflops"] / sgemm["gflops"] if sgemm else None
             rows.append(result)
-            print("%4d px oneDNN %s %s: %.3f s (runs %s)" % (size, onednn, precision,
-                                                            result["median_seconds"],
+            print("%4d px oneDNN %s %s %s padding: %.3f s (runs %s)" % (
+                size, onednn, precision, padding, result["median_seconds"],
                   " ".join("%.3f" % s for s in result["seconds"])), flush=True)
 
     print()
-    print("| size | oneDNN | precision | s / evaluation | GFLOP / evaluation | GFLOP/s | of sgemm "
-          "float32 peak | peak RSS |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| size | oneDNN | precision | padding | s / evaluation | GFLOP / evaluation | GFLOP/s | "
+          "of sgemm float32 peak | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print("| %dx%d | %s | %s | %.3f | %.1f | %.1f | %s | %.2f GB |" % (
-            r["size"], r["size"], r["onednn"], r["precision"], r["median_seconds"], r["gflop"],
+        print("| %dx%d | %s | %s | %s | %.3f | %.1f | %.1f | %s | %.2f GB |" % (
+            r["size"], r["size"], r["onednn"], r["precision"], r["padding"], r["median_seconds"],
+            r["gflop"],
             r["gflops"],
             "%.0f%%" % (100 * r["fraction_of_peak"]) if r["fraction_of_peak"] else "-",
             r["peak_rss_bytes"] / 1e9))
     print("\nGFLOP per evaluation = convolutions (forward + backward to the input) + Gram "
           "products (forward + backward): %s" % ", ".join(
               "%.1f + %.1f at %d" % (r["conv_gflop"], r["gram_gflop"], r["size"])
-              for r in rows[::len(settings) * len(args.precision)]))
+              for r in rows[::len(settings) * len(args.precision) * len(args.padding)]))
     print("ops in the graph: %s; executed: %s" % (rows[-1]["ops_in_graph"], rows[-1]["ops_executed"]))
 
     if args.out:
         record = {"date": common.now(), "cpu": cpu, "peak": sgemm, "sizes": args.sizes,
                   "repeats": args.repeats, "warmup": args.warmup, "loadavg": os.getloadavg(),
-                  "medians": {"%d/onednn%s/%s" % (r["size"], r["onednn"], r["precision"]):
+                  "medians": {"%d/onednn%s/%s/%s" % (r["size"], r["onednn"], r["precision"],
+                                                      r["padding"]):
                               r["median_seconds"] for r in rows},
                   "runs": rows}
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
