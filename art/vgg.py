@@ -29,26 +29,25 @@ def check_padding(padding):
     return padding
 
 
-def _extend(x, axis, padding):
-    """`x` with one row (column) more at each end of `axis`: the mirror image of the
-    edge's neighbour (reflect) or a copy of the edge (replicate)."""
-    n = tf.shape(x)[axis]
-    if padding == "reflect":
-        # A side of one position has no neighbour to mirror: its edge is repeated
-        # instead, so every picture the layers can see still paints. Indices rather
-        # than tf.pad's REFLECT, which refuses such a side: tiles have free shapes.
-        first, last = tf.minimum(1, n - 1), tf.maximum(n - 2, 0)
-    else:
-        first, last = 0, n - 1
-    ends = [tf.gather(x, tf.reshape(i, [1]), axis=axis) for i in (first, last)]
-    return tf.concat([ends[0], x, ends[1]], axis=axis)
+_ONE_PIXEL = [[0, 0], [1, 1], [1, 1], [0, 0]]
+
+
+def _pad(x, padding):
+    if padding == "replicate":
+        # A 1-px SYMMETRIC pad repeats the edge row itself: replication.
+        return tf.pad(x, _ONE_PIXEL, mode="SYMMETRIC")
+    # A side of one position has no neighbour to mirror, and REFLECT refuses it: the
+    # edge is repeated there instead, so every picture the layers can see still paints.
+    # (Tiles have free shapes, so this is decided when the graph runs.)
+    small = tf.reduce_any(tf.shape(x)[1:3] < 2)
+    return tf.cond(small, lambda: tf.pad(x, _ONE_PIXEL, mode="SYMMETRIC"),
+                   lambda: tf.pad(x, _ONE_PIXEL, mode="REFLECT"))
 
 
 def _conv(x, kernel, padding):
     if padding == "zero":
         return tf.nn.conv2d(x, kernel, strides=1, padding="SAME")
-    x = _extend(_extend(x, 1, padding), 2, padding)
-    return tf.nn.conv2d(x, kernel, strides=1, padding="VALID")
+    return tf.nn.conv2d(_pad(x, padding), kernel, strides=1, padding="VALID")
 
 
 def build(rgb, weights, pooling="avg", last="conv5_1", precision="float32", padding="zero"):
