@@ -143,7 +143,7 @@ class PaintConfig:
     workers: int = option(None, "paint the tiles on a Dask cluster of N worker processes "
                           "started on this machine", type=int, metavar="N")
     precision: str = option("auto", "arithmetic of the network's convolutions: bfloat16 is "
-                            "~1.9x faster on CPUs with native bfloat16 (AVX512_BF16, AMX) and "
+                            "1.9-3.7x faster on CPUs with native bfloat16 (AVX512_BF16, AMX) and "
                             "much slower on others; auto picks by the CPU's flags and says which. "
                             "Losses and Grams are float32 either way",
                             choices=("auto", "float32", "bfloat16"))
