@@ -182,7 +182,10 @@ def cli(tmp_path_factory, weights_file):
     flags = ["--content", str(d / "content.png"), "--style", str(d / "style.png"),
              "--weights", weights_file, "--size", "128", "--schedule", "3,6", "--tile-size", "48",
              "--init", "noise", "--print-every", "1", "--style-layers", "conv1_1,conv2_1",
-             "--content-layers", "conv2_2"]
+             "--content-layers", "conv2_2",
+             # float32 whatever this CPU has: in bfloat16 L-BFGS stalls on these tiny
+             # random pictures, so a run could end before the signal meant to cut it.
+             "--precision", "float32"]
     paint(flags + ["--out", str(d / "local.png")], check=0)
     return d, flags, np.asarray(Image.open(d / "local.png"))
 
