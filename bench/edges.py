@@ -47,8 +47,9 @@ def luminance(rgb):
     return rgb[..., :3].astype("float64") @ [0.299, 0.587, 0.114]
 
 
-def style_pull(weights, picture, style, padding):
-    """|d style loss / d pixel| (L2 over the channels) of `picture`, the style term alone."""
+def style_pull(weights, pictures, style, padding):
+    """|d style loss / d pixel| (L2 over the channels) of each of `pictures` (one size),
+    the style term alone: one set of targets and one graph for all of them."""
     import dataclasses
     import numpy as np
     from art import stylize
@@ -56,9 +57,9 @@ def style_pull(weights, picture, style, padding):
     config = dataclasses.replace(PaintConfig(), content_layers={}, tv_weight=0.0,
                                  padding=padding)
     style_t = stylize.style_targets(weights, [style], None, config)
-    with stylize.WholeEvaluator(weights, config, picture.shape[:2], {}, style_t) as evaluator:
-        _, grad, _ = evaluator.evaluate(picture.astype(np.float32))
-    return np.sqrt((grad.astype(np.float64) ** 2).sum(axis=-1))
+    with stylize.WholeEvaluator(weights, config, pictures[0].shape[:2], {}, style_t) as evaluator:
+        grads = [evaluator.evaluate(picture.astype(np.float32))[1] for picture in pictures]
+    return [np.sqrt((grad.astype(np.float64) ** 2).sum(axis=-1)) for grad in grads]
 
 
 def offsets(painting, photo):
@@ -82,6 +83,7 @@ def main():
 
     from art import cli
     cli.quiet_tensorflow()
+    import numpy as np
     from art import images, weights as weights_mod
     weights = weights_mod.load(args.weights)
     os.makedirs(args.out_dir, exist_ok=True)
@@ -102,8 +104,8 @@ def main():
             photo = images.resize(images.load_image(photo_path), painting.shape[:2])
             style = images.fit(images.load_image(style_path), max(painting.shape[:2]))
             lum_photo, lum_painting = ring_means(luminance(photo)), ring_means(luminance(painting))
-            pull_photo = ring_means(style_pull(weights, photo, style, padding))
-            pull_painting = ring_means(style_pull(weights, painting, style, padding))
+            pull_photo, pull_painting = (ring_means(pull) for pull in
+                                         style_pull(weights, [photo, painting], style, padding))
             edge, noise = offsets(lum_painting, lum_photo)
             row = dict(date=common.now(), command=" ".join(command[1:]), cpu=peak.cpu_info(),
                        pair=pair, padding=padding, shape=list(painting.shape[:2]),
@@ -113,15 +115,10 @@ def main():
             print("%-34s %-9s offset at 0/1/2/4 px %+6.1f %+6.1f %+6.1f %+6.1f (noise %.1f); "
                   "pull at 0 px / inner: photo %.2f, painting %.2f"
                   % (pair, padding, edge[0], edge[1], edge[2], edge[4], noise,
-                     pull_photo[0] / _median(pull_photo[INNER]),
-                     pull_painting[0] / _median(pull_painting[INNER])), flush=True)
+                     pull_photo[0] / np.median(pull_photo[INNER]),
+                     pull_painting[0] / np.median(pull_painting[INNER])), flush=True)
             with open(args.results, "a") as f:
                 f.write(json.dumps(row) + "\n")
-
-
-def _median(values):
-    import numpy as np
-    return float(np.median(values))
 
 
 if __name__ == "__main__":
