@@ -14,6 +14,10 @@ from art import layers, optim, precision
 from art.errors import ArtError
 
 
+# A margin wider than this paints more canvas than picture at the coarsest level.
+MAX_EDGE_MARGIN = 256
+
+
 def parse_layer_weights(text):
     """'conv1_1=1,conv2_1=0.5' or 'conv1_1,conv2_1' (weight 1) -> {name: weight}."""
     result = {}
@@ -161,6 +165,11 @@ class PaintConfig:
                                 "before painting")
     style_scale: float = option(1.0, "size of the style image relative to the output (long sides); "
                                 "larger gives larger brush strokes")
+    edge_margin: int = option(16, "pixels of canvas painted beyond each edge of the picture at "
+                              "every level, from the photo mirrored there, and cropped off at "
+                              "the end, so the picture's own border is painted like its middle "
+                              "(README, Clean edges); 0: paint up to the border, as the paper",
+                              metavar="PX")
     print_every: int = option(10, "print progress every N iterations (0: never)", metavar="N")
     save_every: int = option(0, "write a numbered checkpoint image every N iterations (0: never)",
                              metavar="N")
@@ -235,6 +244,9 @@ class PaintConfig:
         """Refuse a picture of `shape` (height, width) too small for the deepest layer."""
         names = list(self.content_layers) + list(self.style_layers)
         need = layers.min_size(names)
+        if not 0 <= self.edge_margin <= MAX_EDGE_MARGIN:
+            raise ArtError("--edge-margin must be 0-%d px, got %d" % (MAX_EDGE_MARGIN,
+                                                                       self.edge_margin))
         if min(shape) < need:
             raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px "
                            "on each side" % (shape[1], shape[0], layers.deepest(names), need))

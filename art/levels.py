@@ -39,17 +39,26 @@ class Level:
 
     Attributes:
       index: 0 for the coarsest.
-      shape: (height, width).
+      shape: (height, width) of the canvas painted: the picture and its margin.
       iterations: L-BFGS iterations at this level.
-      tiles: `art.tiling.Tile`s when the level is painted in tiles; None: whole.
+      tiles: `art.tiling.Tile`s of the canvas when the level is painted in tiles;
+        None: whole.
       settings: the `PaintConfig` fields this level paints with in place of the
         config's (`fine_settings`); None: the config's own (`level_config`).
+      margin: pixels of canvas beyond each edge of the picture (`config.edge_margin`),
+        cropped off the level's result.
     """
     index: int
     shape: tuple
     iterations: int
     tiles: tuple = None
     settings: dict = None
+    margin: int = 0
+
+    @property
+    def picture(self):
+        """(height, width) of the level's picture: the canvas without its margin."""
+        return (self.shape[0] - 2 * self.margin, self.shape[1] - 2 * self.margin)
 
     @property
     def pixels(self):
@@ -112,14 +121,21 @@ def level_shapes(shape, count):
 
 
 def asked_tiles(config, shape, names=None):
-    """The tiles `config.tiles` or `config.tile_size` cut a picture of `shape` into, or None;
+    """The tiles `config.tiles` or `config.tile_size` cut a canvas of `shape` into, or None;
     refused when they are narrower than the margin the layers need around each
     (`names`: the layers of the level they cut; default the config's)."""
     if not (config.tiles or config.tile_size):
         return None
     names = names_of(config) if names is None else names
-    tiles = tiling.tiles_for(shape, n_tiles=config.tiles or None,
-                             tile_size=config.tile_size or None, names=names)
+    try:
+        tiles = tiling.tiles_for(shape, n_tiles=config.tiles or None,
+                                 tile_size=config.tile_size or None, names=names)
+    except ArtError as e:
+        if not config.edge_margin:
+            raise
+        m = config.edge_margin
+        raise ArtError("%s (the %dx%d picture with its %d-px --edge-margin is the %dx%d painted)"
+                       % (e, shape[1] - 2 * m, shape[0] - 2 * m, m, shape[1], shape[0])) from None
     margin = tiling.required_margin(names)
     side = min(min(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in tiles)
     if len(tiles) > 1 and side < margin:
@@ -152,14 +168,16 @@ def plan(shape, config, tile_size=None):
                        % (len(schedule), shapes[0][1], shapes[0][0], layers.deepest(names), need))
     fine = fine_settings(config) if len(schedule) > 1 else None
     final_names = names_of(dataclasses.replace(config, **fine)) if fine else names
-    final_tiles = asked_tiles(config, shape, final_names)
+    margin = config.edge_margin
+    canvases = [(h + 2 * margin, w + 2 * margin) for h, w in shapes]
+    final_tiles = asked_tiles(config, canvases[-1], final_names)
     if final_tiles is None and tile_size:
-        final_tiles = tiling.tiles_for(shape, tile_size=tile_size, names=final_names)
+        final_tiles = tiling.tiles_for(canvases[-1], tile_size=tile_size, names=final_names)
     inner = None
     if final_tiles and len(final_tiles) > 1:
         inner = max(max(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in final_tiles)
     levels = []
-    for k, (level_shape, iterations) in enumerate(zip(shapes, schedule)):
+    for k, (level_shape, iterations) in enumerate(zip(canvases, schedule)):
         settings = fine if k else None
         # Each level's tiles get the margin of its own deepest layer.
         level_names = final_names if k else names
@@ -169,7 +187,8 @@ def plan(shape, config, tile_size=None):
             tiles = tiling.tiles_for(level_shape, tile_size=inner, names=level_names) \
                 if inner else None
         levels.append(Level(k, tuple(level_shape), iterations,
-                            tuple(tiles) if tiles and len(tiles) > 1 else None, settings))
+                            tuple(tiles) if tiles and len(tiles) > 1 else None, settings,
+                            margin))
     return levels
 
 

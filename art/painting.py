@@ -229,10 +229,12 @@ class Painting:
         config, levels = self.config, self.levels
         h, w = self.inputs.content.shape[:2]
         plan_text = "%d level%s (%s)" % (len(levels), "s"[:len(levels) > 1], ", ".join(
-            "%dx%d: %d it%s" % (lv.shape[1], lv.shape[0], lv.iterations,
+            "%dx%d: %d it%s" % (lv.picture[1], lv.picture[0], lv.iterations,
                                 ", %d tiles" % len(lv.tiles) if lv.tiles else "") for lv in levels))
         if any(lv.tiles for lv in levels):
             plan_text += ", %s tiles" % config.tile_mode
+        if config.edge_margin:
+            plan_text += ", %d-px edge margin" % config.edge_margin
         return "painting %dx%d: %s in the style of %s; %s, %s; %s convolutions (%s)" % (
             w, h, self.inputs.content_path, ", ".join(self.inputs.style_paths), config.optimizer,
             plan_text, arithmetic, why)
@@ -306,7 +308,8 @@ class Painting:
             "config": config.to_dict(),
             "weights": self.weights_path, "weights_source": self.weights.source,
             "size": [w, h], "status": result.status, "message": result.message,
-            "levels": [{"size": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
+            "levels": [{"size": [lv.picture[1], lv.picture[0]],
+                        "canvas": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
                         "tiles": len(lv.tiles) if lv.tiles else 0} for lv in self.levels],
             "precision": {"used": arithmetic, "why": why},
             "iterations": result.iterations, "evaluations": result.evaluations,

@@ -8,6 +8,14 @@ the style images are scaled with it (`config.style_scale` of the level's long
 side), so brush strokes keep their proportion to the picture, and the targets
 are computed again.
 
+Each level paints a canvas a little larger than its picture (`Level.margin`
+px beyond every edge, `config.edge_margin`): there the photo is mirrored, and
+the painting's margin is cropped off the level's result. The network then never
+sees the picture's own border as an edge (under zero padding, black beyond it;
+under any padding, a boundary its deeper layers paint against), so the border
+is painted like the middle. Callbacks, `on_level` and the `Result` see the
+picture; the optimiser's state and `Progress.state` hold the canvas.
+
 A level larger than a tile is painted in tiles. In the default exact mode each
 evaluation is `art.tiled`'s map over tiles and reduce: the picture is painted
 as a whole, in memory bounded by a tile. In independent mode (the classic
@@ -157,15 +165,18 @@ class Targets:
     def _tiles(self, shape, config):
         return tiling.tiles_for(shape, tile_size=self.tile_size, names=names_of(config))
 
-    def content_at(self, shape, config):
-        """The content photo's targets at a level of `shape` painted with `config`."""
-        content = images.resize(self.content, shape)
+    def content_at(self, level, config):
+        """The content photo's targets on `level`'s canvas, painted with `config`."""
+        content = canvas(images.resize(self.content, level.picture), level.margin)
         if self.tile_map is None:
             return stylize.content_targets(self.weights, content, config)
-        return tiled.content_targets(self.tile_map, content, self._tiles(shape, config), config)
+        return tiled.content_targets(self.tile_map, content, self._tiles(level.shape, config),
+                                     config)
 
-    def style_at(self, shape, config):
-        long_side = max(1, round(config.style_scale * max(shape)))
+    def style_at(self, level, config):
+        """The style targets of a level: the styles scaled to its picture (not its canvas,
+        so the margin leaves the strokes' size alone)."""
+        long_side = max(1, round(config.style_scale * max(level.picture)))
         names = names_of(config)
         found = []
         for style in self.styles:
@@ -180,6 +191,20 @@ class Targets:
                 found.append(tiled.style_targets(self.tile_map, style,
                                                  self._tiles(style.shape[:2], config), config))
         return stylize.blend(found, config.style_blend)
+
+
+def canvas(image, margin):
+    """`image` with `margin` px of itself mirrored beyond each edge (the edge pixel not
+    repeated, as the reflect padding of the network's convolutions)."""
+    if not margin:
+        return image
+    return np.pad(image, ((margin, margin), (margin, margin), (0, 0)), mode="reflect")
+
+
+def picture(image, level):
+    """A canvas of `level` without its margin."""
+    m = level.margin
+    return image[m:image.shape[0] - m, m:image.shape[1] - m] if m else image
 
 
 def render(weights, content, styles, config, levels, callback=None, on_level=None, init=None,
@@ -222,20 +247,24 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
                            % (first + 1, start.shape[1], start.shape[0]))
     else:
         first = 0
-        shape = levels[0].shape
+        level = levels[0]
         if init is not None:
-            start = images.resize(init, shape)
+            start = canvas(images.resize(init, level.picture), level.margin)
         else:
-            start = stylize.initial_image(config, images.resize(content, shape),
-                                          np.random.default_rng(config.seed))
+            start = stylize.initial_image(
+                config, canvas(images.resize(content, level.picture), level.margin),
+                np.random.default_rng(config.seed))
     targets = Targets(weights, config, content, styles, tile_size(levels), tile_map)
     run.keep(levels[first], lambda: start, lambda: _level_state(first, start, run.clock))
     try:
         for level in levels[first:]:
             resumed = state if state is not None and int(state["level"]) == level.index else None
-            image = run.level(level, start, targets, resumed)
+            image = picture(run.level(level, start, targets, resumed), level)
             if level.index + 1 < len(levels):
-                start = images.resize(image, levels[level.index + 1].shape)
+                finer = levels[level.index + 1]
+                # The finer canvas's margin starts as the painting mirrored, as its
+                # content target is the photo mirrored.
+                start = canvas(images.resize(image, finer.picture), finer.margin)
                 if on_level is not None:
                     on_level(level, image, _level_state(level.index + 1, start, run.clock))
             else:
@@ -253,7 +282,8 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
         targets.close()
     if status != "done" and len(levels) > 1:
         message += " at level %d/%d" % (run.current.index + 1, len(levels))
-    return Result(image=start if status == "done" else run.image(), status=status,
+    return Result(image=start if status == "done" else picture(run.image(), run.current),
+                  status=status,
                   message=message, iterations=run.iterations, evaluations=run.evaluations,
                   elapsed=run.clock.elapsed, history=run.history,
                   state=None if status == "done" else run.state())
@@ -296,11 +326,11 @@ class _Render:
         """Paint one level from `start`; returns its image."""
         config = level_config(self.config, level)
         self.keep(level, lambda: start, lambda: _level_state(level.index, start, self.clock))
-        style_t = targets.style_at(level.shape, config)
+        style_t = targets.style_at(level, config)
         if level.tiles and config.tile_mode == "independent":
-            return self.independent(level, config, start,
-                                    images.resize(targets.content, level.shape), style_t, state)
-        content_t = _with_anchor(config, targets.content_at(level.shape, config), start)
+            content = canvas(images.resize(targets.content, level.picture), level.margin)
+            return self.independent(level, config, start, content, style_t, state)
+        content_t = _with_anchor(config, targets.content_at(level, config), start)
         if level.tiles:
             evaluator = tiled.TiledEvaluator(self.weights, config, level.shape, content_t,
                                              style_t, level.tiles, tile_map=targets.tile_map)
@@ -343,7 +373,7 @@ class _Render:
         level_start = start if piece is None else piece.start
         latest = {}
 
-        def picture(x):
+        def level_picture(x):
             if piece is None:
                 return x.reshape(start.shape)
             return piece.picture(level, x.reshape(start.shape))
@@ -367,13 +397,13 @@ class _Render:
                 self.callback(Progress(
                     iteration=optimizer.iterations, iterations=level.iterations,
                     evaluations=optimizer.evaluations, losses=dict(latest),
-                    elapsed=self.clock.elapsed, image=lambda x=x: picture(x),
-                    level=level.index + 1, levels=len(self.levels), shape=level.shape,
+                    elapsed=self.clock.elapsed, image=lambda x=x: picture(level_picture(x), level),
+                    level=level.index + 1, levels=len(self.levels), shape=level.picture,
                     tile=0 if piece is None else piece.tile + 1,
                     tiles=len(level.tiles) if level.tiles else 0,
                     left=self.clock.left(level, index, optimizer.iterations), state=state))
 
-        self.keep(level, lambda: level_start if optimizer.x is None else picture(optimizer.x),
+        self.keep(level, lambda: level_start if optimizer.x is None else level_picture(optimizer.x),
                   state)
         began = time.perf_counter()
         done_before, evaluations_before = optimizer.iterations, optimizer.evaluations

@@ -24,7 +24,7 @@ NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", 
                 "resume", "checkpoint_every", "cluster", "workers")
 # Settings added since work folders were first written, with the one behaviour there was
 # before: a render started then resumes as it began.
-BEFORE = {"padding": "zero"}
+BEFORE = {"padding": "zero", "edge_margin": 0}
 STATE = "state.npz"
 RENDER = "render.json"
 
@@ -131,7 +131,7 @@ class Workdir:
                 np.savez(f, **flatten(state))
 
     def save_level(self, level, image):
-        h, w = level.shape
+        h, w = level.picture
         path = self._file("level-%d-%dx%d.png" % (level.index + 1, w, h))
         images.save_image(path, image)
         return path

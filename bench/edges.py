@@ -1,9 +1,10 @@
 #!/usr/bin/env python
 """The border of a painting: mean luminance and the style loss's pull, by distance from the edge.
 
-    python bench/edges.py --size 384 --paddings zero reflect replicate
+    python bench/edges.py --size 384 --paddings zero reflect replicate --edge-margins 0 8
 
-Paints each pair with `scripts/paint.py`'s defaults and each --padding, then
+Paints each pair with `scripts/paint.py`'s defaults, each --padding and each
+--edge-margin, then
 measures, for the photo and for the painting, at every distance d = 0..32 px
 from the nearest edge (the ring of pixels d px in):
 
@@ -19,6 +20,7 @@ bench/results/edges.jsonl; the pictures stay in --out-dir.
 """
 
 import argparse
+import itertools
 import json
 import os
 import subprocess
@@ -74,6 +76,7 @@ def main():
     parser.add_argument("--pairs", nargs="+", default=PAIRS, metavar="PHOTO:PAINTING",
                         help="names in ../shared/images, without .jpg")
     parser.add_argument("--paddings", nargs="+", default=("zero", "reflect", "replicate"))
+    parser.add_argument("--edge-margins", nargs="+", type=int, default=(0, 8), metavar="PX")
     parser.add_argument("--size", default="384")
     parser.add_argument("--flags", default="", help="more paint.py flags, the same for every render")
     parser.add_argument("--out-dir", default="/tmp/edges")
@@ -91,12 +94,13 @@ def main():
         photo_name, painting_name = pair.split(":")
         photo_path = os.path.join(common.SHARED_IMAGES, photo_name + ".jpg")
         style_path = os.path.join(common.SHARED_IMAGES, painting_name + ".jpg")
-        for padding in args.paddings:
-            out = os.path.join(args.out_dir, "%s-%s-%s.png" % (photo_name, painting_name, padding))
+        for padding, margin in itertools.product(args.paddings, args.edge_margins):
+            out = os.path.join(args.out_dir, "%s-%s-%s-m%d.png" % (photo_name, painting_name,
+                                                                   padding, margin))
             command = [sys.executable, os.path.join(common.ROOT, "scripts", "paint.py"),
                        "--content", photo_path, "--style", style_path, "--size", args.size,
-                       "--padding", padding, "--out", out, "--print-every", "0",
-                       "--weights", args.weights] + args.flags.split()
+                       "--padding", padding, "--edge-margin", str(margin), "--out", out,
+                       "--print-every", "0", "--weights", args.weights] + args.flags.split()
             start = time.perf_counter()
             subprocess.run(command, check=True)
             seconds = time.perf_counter() - start
@@ -108,13 +112,14 @@ def main():
                                          style_pull(weights, [photo, painting], style, padding))
             edge, noise = offsets(lum_painting, lum_photo)
             row = dict(date=common.now(), command=" ".join(command[1:]), cpu=peak.cpu_info(),
-                       pair=pair, padding=padding, shape=list(painting.shape[:2]),
+                       pair=pair, padding=padding, edge_margin=margin,
+                       shape=list(painting.shape[:2]),
                        seconds=round(seconds, 1), edge_offset=edge, noise=noise,
                        luminance_photo=lum_photo, luminance_painting=lum_painting,
                        pull_photo=pull_photo, pull_painting=pull_painting)
-            print("%-34s %-9s offset at 0/1/2/4 px %+6.1f %+6.1f %+6.1f %+6.1f (noise %.1f); "
+            print("%-34s %-9s margin %2d  offset at 0/1/2/4 px %+6.1f %+6.1f %+6.1f %+6.1f (noise %.1f); "
                   "pull at 0 px / inner: photo %.2f, painting %.2f"
-                  % (pair, padding, edge[0], edge[1], edge[2], edge[4], noise,
+                  % (pair, padding, margin, edge[0], edge[1], edge[2], edge[4], noise,
                      pull_photo[0] / np.median(pull_photo[INNER]),
                      pull_painting[0] / np.median(pull_painting[INNER])), flush=True)
             with open(args.results, "a") as f:

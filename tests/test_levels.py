@@ -1,12 +1,15 @@
 """Scale-aware levels: what each level paints with, its tiles' margins, its cost."""
 
+import numpy as np
 import pytest
 
 from art import layers, levels as plans, tiling
 from art.config import PaintConfig
 
-SCALE_AWARE = dict(fine_layers="conv3_1", fine_anchor_weight=50.0, fine_tv_weight=0.0)
-PAPER = dict(fine_layers="all", fine_anchor_weight=0.0, fine_tv_weight=1e-2)
+# Without the edge margin, so tiles and memory are those of the picture itself.
+SCALE_AWARE = dict(fine_layers="conv3_1", fine_anchor_weight=50.0, fine_tv_weight=0.0,
+                   edge_margin=0)
+PAPER = dict(fine_layers="all", fine_anchor_weight=0.0, fine_tv_weight=1e-2, edge_margin=0)
 
 
 def margins(level):
@@ -114,5 +117,22 @@ def test_the_default_schedule(shape, schedule):
     level, at least 10; every level after the first with the finer levels' settings."""
     plan = plans.plan(shape, PaintConfig())
     assert [lv.iterations for lv in plan] == schedule
-    assert max(plan[0].shape) <= 512 and plan[-1].shape == shape
+    assert max(plan[0].picture) <= 512 and plan[-1].picture == shape
     assert [lv.settings is not None for lv in plan] == [False] + [True] * (len(plan) - 1)
+
+
+def test_every_level_paints_its_picture_with_the_edge_margin_around_it():
+    """The canvas is the level's picture and `edge_margin` px beyond each edge; tiles cut
+    the canvas, whose border is then the only one the network sees."""
+    config = PaintConfig(schedule=[3, 2, 1], edge_margin=8, tile_size=128)
+    plan = plans.plan((300, 400), config)
+    assert [lv.picture for lv in plan] == [(75, 100), (150, 200), (300, 400)]
+    assert [lv.shape for lv in plan] == [(91, 116), (166, 216), (316, 416)]
+    assert [lv.margin for lv in plan] == [8, 8, 8]
+    covered = np.zeros(plan[-1].shape, int)
+    for t in plan[-1].tiles:
+        y0, y1, x0, x1 = t.inner
+        covered[y0:y1, x0:x1] += 1
+    assert (covered == 1).all()
+    assert plans.plan((300, 400), PaintConfig(edge_margin=0))[0].shape == (300, 400)
+    assert PaintConfig().edge_margin == 16

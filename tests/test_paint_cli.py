@@ -79,9 +79,14 @@ BAD = [
     (["--size", "100000x100000"], "needs about .* GB even in tiles of 512 px .* smaller --size"),
     (["--size", "20000x20000", "--tiles", "4"], "needs about .* GB in these tiles .* more --tiles"),
     (["--tiles", "0", "--tile-size", "-3"], "must be >= 0"),
-    (["--tiles", "100000"], "100000 tiles is more than a 40x30 picture's 2 cells of 16x16 px; "
-                            "use at most 2$"),
-    (["--tiles", "2"], "tiles of 16 px are narrower than the 80-px margin layer conv5_1 needs"),
+    (["--tiles", "100000"], "100000 tiles is more than a 72x62 picture's 12 cells of 16x16 px; "
+                            "use at most 12 \\(the 40x30 picture with its 16-px --edge-margin "
+                            "is the 72x62 painted\\)$"),
+    (["--tiles", "100000", "--edge-margin", "0"], "100000 tiles is more than a 40x30 picture's 2 "
+                                                  "cells of 16x16 px; use at most 2$"),
+    (["--tiles", "2"], "tiles of 32 px are narrower than the 80-px margin layer conv5_1 needs"),
+    (["--edge-margin", "-1"], "--edge-margin must be 0-256 px, got -1$"),
+    (["--edge-margin", "257"], "--edge-margin must be 0-256 px, got 257$"),
     (["--style-blend", "1", "2"], "2 weights for 1 style images"),
     (["--out", "{d}/content.png"], "refusing to overwrite the input"),
     (["--out", "{d}/out.bmp"], "unknown extension '.bmp'"),
@@ -224,7 +229,7 @@ def test_tiled_run(paint, tmp_path, optimizer):
     proc = paint(*SHALLOW, "--out", str(tmp_path / "out.png"), "--tiles", "2", "--optimizer",
                  optimizer, check=0)
     assert "iteration 2/2" in proc.stdout and "2 tiles" in proc.stdout
-    assert "; %s, 1 level (40x30: 2 it, 2 tiles), exact tiles; " % optimizer \
+    assert "; %s, 1 level (40x30: 2 it, 2 tiles), exact tiles, 16-px edge margin; " % optimizer \
         in proc.stdout.splitlines()[0]
     assert Image.open(tmp_path / "out.png").size == (40, 30)
 
@@ -294,7 +299,7 @@ def test_one_piece_and_a_4k_print_go_through_the_same_render_loop(paint, tmp_pat
     real = render.render
 
     def spy(weights, content, styles, config, levels, **kw):
-        calls.append([(lv.shape, len(lv.tiles or ())) for lv in levels])
+        calls.append([(lv.picture, len(lv.tiles or ())) for lv in levels])
         if len(levels) > 1:
             raise KeyboardInterrupt
         return real(weights, content, styles, config, levels, **kw)

@@ -16,7 +16,7 @@ STYLE = rng.uniform(0, 255, (40, 40, 3)).astype(np.float32)
 GB = 1e9
 # Every level painted with the whole loss, as before the scale-aware levels: what the
 # measurements of the memory model were made with.
-PAPER = dict(fine_layers="all", fine_anchor_weight=0.0, fine_tv_weight=1e-2)
+PAPER = dict(fine_layers="all", fine_anchor_weight=0.0, fine_tv_weight=1e-2, edge_margin=0)
 
 
 def small_config(**kw):
@@ -38,7 +38,7 @@ def boxes(rows, columns, shape, margin):
 def test_default_plan_of_a_4k_print():
     """The finer levels read layers down to conv3_1 only: their tiles' margin is conv3_1's
     reach, 10 px, on the 16-px grid."""
-    levels = plans.plan((2160, 3840), PaintConfig(tiles=6))
+    levels = plans.plan((2160, 3840), PaintConfig(tiles=6, edge_margin=0))
     assert [lv.iterations for lv in levels] == [300, 75, 18, 10]
     final = [(t.inner, t.outer) for t in levels[-1].tiles]
     assert final == boxes([0, 1088, 2160], [0, 1280, 2560, 3840], (2160, 3840), 16)
@@ -62,13 +62,14 @@ def test_plan_of_a_4k_print_with_the_whole_loss_at_every_level():
     assert levels[0].tiles is None and levels[1].tiles is None
 def test_small_pictures_are_one_level():
     assert len(plans.plan((341, 512), PaintConfig())) == 1
-    assert [lv.shape for lv in plans.plan((683, 1024), PaintConfig())] == [(342, 512), (683, 1024)]
+    assert [lv.picture for lv in plans.plan((683, 1024), PaintConfig())] == [(342, 512),
+                                                                             (683, 1024)]
     assert [lv.iterations for lv in plans.plan((683, 1024), PaintConfig(iterations=40))] == [40, 10]
 
 
 def test_schedule_sets_levels_and_iterations():
     levels = plans.plan((300, 400), PaintConfig(schedule=[7, 5, 3]))
-    assert [(lv.shape, lv.iterations) for lv in levels] == [((75, 100), 7), ((150, 200), 5),
+    assert [(lv.picture, lv.iterations) for lv in levels] == [((75, 100), 7), ((150, 200), 5),
                                                             ((300, 400), 3)]
     with pytest.raises(ArtError, match="coarsest, 3x2, is too small for layer conv5_1"):
         plans.plan((300, 400), PaintConfig(schedule=[1] * 8))
@@ -99,7 +100,7 @@ def test_memory_is_the_largest_piece_of_the_most_demanding_level():
     assert plans.memory_need(plans.plan((2160, 3840), paper), paper) == pytest.approx(whole)
     # Finer levels down to conv3_1: the last level's piece keeps that layer's share of the
     # activations, with a margin of 16 px (a middle column's tile: 1104 x 1312).
-    scale_aware = PaintConfig(tiles=6)
+    scale_aware = PaintConfig(tiles=6, edge_margin=0)
     share = layers.activation_share("conv3_1")
     assert plans.memory_need(plans.plan((2160, 3840), scale_aware), scale_aware) == \
         pytest.approx(1.6e9 + 2.9e3 * share * 1104 * 1312 + per_picture_pixel * 3840 * 2160)
@@ -188,13 +189,15 @@ def test_tiled_render_is_the_whole_render(tf1, random_weights, optimizer):
 def test_levels_go_coarse_to_fine(tf1, random_weights):
     seen, finished = [], []
     result = run(random_weights, small_config(), callback=seen.append,
-                 on_level=lambda level, image, state: finished.append((level.shape, image.shape,
-                                                                      state)))
+                 on_level=lambda level, image, state: finished.append((level.picture,
+                                                                      image.shape, state)))
     assert result.status == "done" and result.image.shape == CONTENT.shape
     assert [(p.level, p.iteration) for p in seen] == [(1, 1), (1, 2), (1, 3), (1, 4),
                                                     (2, 1), (2, 2), (2, 3)]
     assert seen[-1].levels == 2 and seen[-1].left == 0 and seen[0].shape == (36, 52)
-    assert finished[0][:2] == ((36, 52), (36, 52, 3)) and finished[0][2]["start"].shape == (72, 104, 3)
+    assert finished[0][:2] == ((36, 52), (36, 52, 3))
+    # The state holds the finer level's canvas: its picture and the 16-px edge margin.
+    assert finished[0][2]["start"].shape == (72 + 32, 104 + 32, 3)
     assert finished[1][2] is None
     assert result.history[-1]["level"] == 2
 
@@ -231,6 +234,48 @@ def test_independent_tiles_differ_from_exact_ones(tf1, random_weights):
     assert independent.status == "done" and independent.image.shape == CONTENT.shape
     assert [p.tile for p in seen] == [t for t in range(1, 13) for _ in range(3)]
     assert np.abs(independent.image - exact.image).max() > 1.0
+
+
+def mirrored(image, margin):
+    """`image` with `margin` px mirrored beyond each edge, by index arithmetic: position
+    -k is position k, position n - 1 + k is n - 1 - k (the edge pixel not repeated)."""
+    def index(n):
+        i = np.abs(np.arange(-margin, n + margin))
+        return np.where(i > n - 1, 2 * (n - 1) - i, i)
+    return image[index(image.shape[0])][:, index(image.shape[1])]
+
+
+def test_the_edge_margin_is_the_photo_mirrored_and_cropped_off(tf1, random_weights):
+    """A level painted with an edge margin is the picture a margin-less render of the
+    photo mirrored into that margin paints, cropped: the same start, content, styles
+    (scaled to the picture, not the canvas) and loss, every pixel."""
+    m = 8
+    config = small_config(schedule=[3], edge_margin=m)
+    seen = []
+    with_margin = run(random_weights, config, callback=seen.append)
+    assert with_margin.image.shape == CONTENT.shape
+    assert [p.shape for p in seen] == [CONTENT.shape[:2]] * 3
+    assert seen[-1].image().shape == CONTENT.shape
+    canvas = mirrored(CONTENT, m)
+    # The same style size: the margin-less render scales the style to its long side.
+    scale = max(CONTENT.shape[:2]) / max(canvas.shape[:2])
+    by_hand = run(random_weights, small_config(schedule=[3], edge_margin=0, style_scale=scale),
+                  content=canvas)
+    np.testing.assert_array_equal(with_margin.image, by_hand.image[m:-m, m:-m])
+    assert with_margin.history == by_hand.history
+
+
+def test_a_finer_level_starts_from_the_coarser_picture_mirrored(tf1, random_weights):
+    from art import images
+    m = 8
+    finished = []
+    result = run(random_weights, small_config(schedule=[2, 1], edge_margin=m),
+                 on_level=lambda level, image, state: finished.append((image, state)))
+    assert result.image.shape == CONTENT.shape
+    (coarse, state), (final, _) = finished
+    assert coarse.shape == (36, 52, 3) and final is result.image
+    expected = mirrored(images.resize(coarse, CONTENT.shape[:2]), m)
+    np.testing.assert_array_equal(state["start"], expected)
 
 
 def test_a_state_of_another_render_is_refused(tf1, random_weights):
@@ -276,7 +321,7 @@ def test_the_plan_fits_the_memory_it_is_given():
     or not in the tiles asked for, is refused with what it needs."""
     from art import painting
     levels, note = painting.plan(PaintConfig(), (341, 512), available=24 * GB)
-    assert [(lv.shape, lv.tiles) for lv in levels] == [((341, 512), None)] and note is None
+    assert [(lv.picture, lv.tiles) for lv in levels] == [((341, 512), None)] and note is None
     # 4K in one piece would need 22.2 GB by the estimate: within 23 GB, not within 90% of it.
     need = plans.memory_need(plans.plan((2160, 3840), PaintConfig()), PaintConfig())
     assert 0.9 * 23 * GB < need < 23 * GB

@@ -144,4 +144,4 @@ def test_tiling_settings_are_checked():
         small_config(tiles=-1).check()
     from art import levels
     with pytest.raises(ArtError, match="10000 tiles is more than a 64x64 picture's 16 cells"):
-        levels.plan((64, 64), small_config(tiles=10_000))
+        levels.plan((64, 64), small_config(tiles=10_000, edge_margin=0))

@@ -13,6 +13,10 @@ def test_a_folder_from_before_a_setting_existed_resumes_with_its_one_behaviour()
     assert workdir.differences(fingerprint(), fingerprint(padding="zero")) == []
     assert workdir.differences(fingerprint(), fingerprint(padding="reflect")) == [
         '--padding was "zero", now "reflect"']
+    # ... and without an edge margin.
+    assert workdir.differences(fingerprint(), fingerprint(edge_margin=0)) == []
+    assert workdir.differences(fingerprint(), fingerprint(edge_margin=8)) == [
+        "--edge-margin was 0, now 8"]
 
 
 def test_a_changed_setting_is_named():
