@@ -25,3 +25,9 @@ setup(
         "test": ["pytest>=7", "ruff>=0.5", "dask[distributed]>=2024.1"],
     },
 )
+    entry_points={"console_scripts": [
+        "art-paint=art.commands:paint",
+        "art-reconstruct=art.commands:reconstruct",
+        "art-fetch-vgg=art.commands:fetch_vgg",
+        "art-score=art.commands:score",
+    ]},

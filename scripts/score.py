@@ -11,68 +11,14 @@ better at every scale. `detail` is each picture's fine detail relative to the
 --reference picture's (the first picture's without one), resized to its size.
 """
 
-import json
 import os
 import sys
 
+# Run from a checkout without installing: the project root on the path first.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from art import cli, fetch, files, images  # noqa: E402  (the path above must come first)
-from art.errors import ArtError  # noqa: E402
-
-
-def parse_args(argv):
-    parser = cli._Parser(description=__doc__.strip().splitlines()[0])
-    parser.add_argument("pictures", nargs="+", metavar="PICTURE", help="pictures to score")
-    parser.add_argument("--content", required=True, metavar="PATH", help="the photo painted")
-    parser.add_argument("--style", required=True, nargs="+", metavar="PATH",
-                        help="the style images painted with")
-    parser.add_argument("--style-blend", nargs="+", type=float, metavar="W",
-                        help="their blend weights, as paint.py's")
-    parser.add_argument("--reference", metavar="PATH",
-                        help="a picture to compare detail with (e.g. the classic method's); "
-                             "scored too")
-    parser.add_argument("--weights", metavar="PATH", help="VGG19 weights (default vgg/vgg19.npz)")
-    parser.add_argument("--report", metavar="PATH", help="write the scores as JSON here")
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    paths = ([args.reference] if args.reference else []) + list(args.pictures)
-    if args.style_blend is not None and len(args.style_blend) != len(args.style):
-        raise ArtError("--style-blend has %d weights for %d style images; give one per style"
-                       % (len(args.style_blend), len(args.style)))
-    if args.report:
-        images.check_output_path(args.report, paths + [args.content] + args.style,
-                                 extensions=(".json",))
-    pictures = [images.load_image(path) for path in paths]
-    content = images.load_image(args.content)
-    styles = [images.load_image(path) for path in args.style]
-    weights_path = fetch.ensure_weights(args.weights, say=lambda line: print(line, flush=True))
-    cli.quiet_tensorflow()
-    from art import seams, weights as weights_mod, yardstick
-    weights = weights_mod.load(weights_path)
-    reference = seams.detail(pictures[0])
-    scored = {}
-    for path, picture in zip(paths, pictures):
-        shape = picture.shape[:2]
-        with yardstick.Yardstick(weights, content, styles, shape, args.style_blend) as stick:
-            score = stick.score(picture)
-        detail = seams.detail(images.resize(pictures[0], shape)) if shape != pictures[0].shape[:2] \
-            else reference
-        scored[path] = dict(score.to_dict(), detail_ratio=score.detail / detail)
-        print("%s  %dx%d  sum %.4g  %s  fine %.4g  detail %.3f" % (
-            path, shape[1], shape[0], score.sum,
-            "  ".join("L%d %.4g" % (s["k"], s["total"]) for s in score.scales),
-            score.fine, score.detail / detail), flush=True)
-    if args.report:
-        with files.atomic_path(args.report) as tmp:
-            with open(tmp, "w") as f:
-                json.dump(dict(content=args.content, style=args.style, reference=args.reference,
-                               scores=scored), f, indent=1)
-    return 0
-
+from art import cli  # noqa: E402  (the path above must come first)
+from art.commands.score import main  # noqa: E402
 
 if __name__ == "__main__":
     cli.run_main(main)

@@ -311,3 +311,35 @@ def test_one_piece_and_a_4k_print_go_through_the_same_render_loop(paint, tmp_pat
           check=130)
     assert calls == [[((30, 40), 0)],
                      [((270, 480), 0), ((540, 960), 0), ((1080, 1920), 2), ((2160, 3840), 6)]]
+
+
+def test_a_poster_in_cm_at_300_dpi_in_16_bits(paint, tmp_path):
+    """The issue's poster at a tenth of its size: --size 3x2cm --dpi 300 is 354x236 px; the
+    TIFF says 3x2 cm at 300 dpi, holds 16 bits a channel and the sRGB profile."""
+    import tifffile
+    from art import images
+    out = tmp_path / "poster.tif"
+    proc = paint(*SHALLOW, "--size", "3x2cm", "--dpi", "300", "--bit-depth", "16", "--out",
+                 str(out), "--iterations", "1", check=0)
+    assert proc.stdout.startswith("painting 354x236 (3.0x2.0 cm at 300 dpi): ")
+    with tifffile.TiffFile(out) as tif:
+        page = tif.pages[0]
+        assert page.shape == (236, 354, 3) and page.dtype == np.uint16
+        assert page.tags["XResolution"].value == (300000, 1000)
+        assert bytes(page.tags["InterColorProfile"].value) == images.srgb_profile()
+    with Image.open(out) as im:
+        assert im.size == (354, 236) and im.info["dpi"] == (300, 300)
+
+
+def test_the_console_scripts_run_the_same_code_as_scripts():
+    import importlib
+    from importlib.metadata import entry_points
+    from conftest import load_script
+    installed = {ep.name: ep.value for ep in entry_points(group="console_scripts")
+                 if ep.name.startswith("art-")}
+    assert installed == {"art-paint": "art.commands:paint",
+                         "art-reconstruct": "art.commands:reconstruct",
+                         "art-fetch-vgg": "art.commands:fetch_vgg",
+                         "art-score": "art.commands:score"}
+    for name in ("paint", "reconstruct", "fetch_vgg", "score"):
+        assert load_script(name).main is importlib.import_module("art.commands." + name).main

@@ -1,0 +1,63 @@
+"""Paint a photo in the style of one or more artworks.
+
+    python scripts/paint.py                      # the built-in example
+    python scripts/paint.py --content photo.jpg --style painting.jpg --size 800 --out out.png
+"""
+
+import sys
+import time
+
+from art import cli
+from art.config import PaintConfig
+from art.painting import Painting
+
+
+def say(line):
+    print(line, flush=True)
+
+
+def format_losses(losses):
+    return "  ".join("%s %.4g" % (k, losses[k]) for k in ("total", "content", "style", "tv",
+                                                          "moments", "anchor") if k in losses)
+
+
+class ProgressLines:
+    """A line every --print-every iterations, and at least once a minute: an iteration of
+    a print's last level can take longer than that."""
+
+    def __init__(self, config, painting):
+        self.every, self.painting = config.print_every, painting
+        self.last = self.printed = time.time()
+
+    def __call__(self, p):
+        now = time.time()
+        per_iteration, self.last = now - self.last, now
+        if not self.every or not (p.iteration % self.every == 0 or p.iteration in (1, p.iterations)
+                                  or now - self.printed >= 60):
+            return
+        self.printed = now
+        where = "level %d/%d %dx%d  " % (p.level, p.levels, p.shape[1], p.shape[0]) \
+            if p.levels > 1 else ""
+        if p.tile:
+            where += "tile %d/%d  " % (p.tile, p.tiles)
+        live = ""
+        if self.painting.cluster is not None:
+            count = self.painting.cluster.live()
+            live = "  %s worker%s" % ("?" if count is None else count, "s"[:count != 1])
+        left = p.seconds_left
+        say("%siteration %d/%d  %s  %.2f s/it%s  %s left" % (
+            where, p.iteration, p.iterations, format_losses(p.losses), per_iteration, live,
+            "?" if left is None else cli.format_seconds(left)))
+
+
+def main(argv=None):
+    parser = cli.parser_from_dataclass(PaintConfig, __doc__.strip().splitlines()[0])
+    config = cli.config_from_args(PaintConfig, parser.parse_args(argv))
+    # Everything cheap is checked here (settings, images, plan, output paths), before
+    # the weights are fetched or TensorFlow is imported.
+    painting = Painting(config, say=say)
+    with painting:
+        painting.prepare()
+        outcome = painting.run(progress=ProgressLines(config, painting))
+    print(outcome.line, file=sys.stderr if outcome.code else sys.stdout)
+    return outcome.code

@@ -1,0 +1,195 @@
+"""See what each layer sees: per-layer style and content reconstructions (Gatys et al., Fig. 1).
+
+    python scripts/reconstruct.py --style painting.jpg --content photo.jpg
+    python scripts/reconstruct.py --style painting.jpg --layers single --animate style.gif
+
+Each panel is a painting by the same engine as scripts/paint.py, with only one
+loss term on a subset of layers, started from white noise (fixed seed) and run
+with L-BFGS. Writes one PNG per panel and sheet.png (inputs first, a row for
+style, a row for content) into --out-dir.
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+from art import cli, images, sheet
+from art.config import PaintConfig, option
+from art.layers import PADDINGS
+from art.errors import ArtError
+
+EPILOG = """\
+--layers:
+  paper       style: conv1_1; +conv2_1; +conv3_1; +conv4_1; +conv5_1 (cumulative)
+              content: conv1_2, conv2_2, conv3_2, conv4_2, conv5_2 (one each)
+  single      style: conv1_1, conv2_1, conv3_1, conv4_1, conv5_1 (one each);
+              content as in paper
+  cumulative  both rows cumulative
+  "A;B,C;..." explicit subsets, one panel each, used for every row asked for;
+              layers weigh equally unless written name=weight
+              e.g. --layers "conv1_1;conv1_1,conv2_1;conv3_1=1,conv4_1=2"
+
+Outputs in --out-dir: style_<layers>.png, content_<layers>.png, sheet.png.
+Ctrl-C stops cleanly: the panels finished so far and their sheet are kept.
+"""
+
+
+@dataclasses.dataclass
+class ReconstructConfig:
+    style: str = option(None, "style image: reconstruct its style (Gram matrices) from noise")
+    content: str = option(None, "content image: reconstruct its features from noise")
+    layers: str = option("paper", "panels: a preset (%s) or subsets like \"conv1_1;conv1_1,conv2_1\" "
+                         "(see below)" % ", ".join(sheet.PRESETS))
+    size: str = option("256", "long side of each input, in pixels (or WxH)")
+    iterations: int = option(200, "L-BFGS iterations per panel")
+    seed: int = option(0, "seed of the white-noise start; the same seed gives the same sheet")
+    pooling: str = option("avg", "VGG pooling; Gatys et al. prefer average", choices=("avg", "max"))
+    padding: str = option(PaintConfig.padding, "what the convolutions see beyond the border "
+                          "(as scripts/paint.py --padding)", choices=PADDINGS)
+    weights: str = option(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz)")
+    out_dir: str = option("reconstructions", "folder for the panels and sheet.png (created if missing)")
+    animate: str = option(None, "also record the run as an animated .gif (or .mp4, .webm) "
+                                "of the sheet filling up")
+    every: int = option(10, "with --animate: one frame every N iterations of each panel")
+    print_every: int = option(10, "print progress every N iterations (0: only per panel)")
+
+
+def check_out_dir(path):
+    """Refuse a folder that cannot be created or written, before any work."""
+    path = os.path.abspath(path)
+    probe = path
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        raise ArtError("cannot write to %s: %s is not a folder" % (path, probe))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ArtError("cannot write to %s: %s is not writable" % (path, probe))
+    return path
+
+
+def load(path, size):
+    image = images.load_image(path)
+    return images.fit(image, size)
+
+
+def main(argv=None):
+    parser = cli.parser_from_dataclass(ReconstructConfig, __doc__.strip().splitlines()[0])
+
+    class Formatter(parser.formatter_class, argparse.RawDescriptionHelpFormatter):
+        pass
+    parser.formatter_class = Formatter
+    parser.epilog = EPILOG
+    config = cli.config_from_args(ReconstructConfig, parser.parse_args(argv))
+
+    # Cheap checks first: nothing below imports TensorFlow or writes a file.
+    if config.style is None and config.content is None:
+        raise ArtError("nothing to reconstruct: give --style IMAGE, --content IMAGE or both")
+    for name in ("iterations", "every"):
+        if getattr(config, name) < 1:
+            raise ArtError("--%s must be at least 1, got %d" % (name, getattr(config, name)))
+    if config.print_every < 0:
+        raise ArtError("--print-every must be >= 0, got %d" % config.print_every)
+    size = images.parse_size(config.size)
+    inputs = [p for p in (config.style, config.content) if p]
+    plan = [(kind, path, sheet.parse_panels(config.layers, kind))
+            for kind, path in (("style", config.style), ("content", config.content)) if path]
+    rows = [(kind, path, load(path, size), panels) for kind, path, panels in plan]
+    out_dir = check_out_dir(config.out_dir)
+    outputs = [os.path.join(out_dir, p.name + ".png") for *_, panels in rows for p in panels]
+    outputs.append(os.path.join(out_dir, "sheet.png"))
+    if os.path.isdir(out_dir):
+        for path in outputs:
+            images.check_output_path(path, inputs)
+    recorder = None
+    if config.animate:
+        from art import animate
+        recorder = animate.recorder(config.animate, every=config.every, inputs=inputs)
+    work = []   # (kind, image, panel, PaintConfig)
+    for kind, _, image, panels in rows:
+        for panel in panels:
+            paint_config = sheet.panel_config(panel, config.iterations, config.seed, config.pooling,
+                                             padding=config.padding)
+            try:
+                paint_config.check()
+                paint_config.check_size(image.shape[:2])
+            except ArtError as e:
+                raise ArtError("%s panel %s: %s; choose a larger --size" % (kind, panel.label, e)) \
+                    from None
+            work.append((kind, image, panel, paint_config))
+    from art import fetch
+    weights_path = fetch.ensure_weights(config.weights, say=lambda line: print(line, flush=True))
+
+    cli.quiet_tensorflow()
+    from art import weights as weights_mod
+    weights = weights_mod.load(weights_path)
+    os.makedirs(out_dir, exist_ok=True)
+
+    costs = [sheet.relative_cost(panel, image.shape) for _, image, panel, _ in work]
+    done = {}   # panel name -> finished image
+
+    def sheet_rows(pending):
+        """The sheet's rows; unfinished panels drawn as grey placeholders if `pending`."""
+        drawn = []
+        for kind, path, image, panels in rows:
+            cells = [(image, "%s image\n%s" % (kind, os.path.basename(path)))]
+            for panel in panels:
+                if panel.name in done:
+                    cells.append((done[panel.name], panel.label))
+                elif pending is not None:
+                    cells.append((pending.get(panel.name, sheet.placeholder(image.shape)), panel.label))
+            drawn.append(cells)
+        return drawn
+
+    print("reconstructing %d panels, %d L-BFGS iterations each, into %s"
+          % (len(work), config.iterations, out_dir), flush=True)
+    started = time.time()
+    status = "done"
+    try:
+        for i, (kind, image, panel, paint_config) in enumerate(work):
+            h, w = image.shape[:2]
+            head = "panel %d/%d %s %s (%dx%d)" % (i + 1, len(work), kind, panel.label, w, h)
+            print(head, flush=True)
+
+            def progress(p, i=i, panel=panel):
+                later = sum(costs[i + 1:]) / costs[i] * p.seconds_per_iteration * config.iterations
+                if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == 1):
+                    print("  iteration %d/%d  loss %.4g  %.2f s/it  %s left (all panels: %s)" % (
+                        p.iteration, p.iterations, p.losses["total"], p.seconds_per_iteration,
+                        cli.format_seconds(p.seconds_left), cli.format_seconds(p.seconds_left + later)),
+                        flush=True)
+                if recorder is not None and p.iteration % recorder.every == 0:
+                    recorder.add(p.iteration, sheet.draw_sheet(sheet_rows({panel.name: p.image()})))
+
+            result = sheet.reconstruct(weights, image, panel, paint_config, callback=progress)
+            if result.status == "interrupted":
+                raise KeyboardInterrupt
+            if result.status == "nonfinite":
+                print("  %s: %s; panel skipped" % (panel.label, result.message), file=sys.stderr)
+                status = "nonfinite"
+                continue
+            done[panel.name] = result.image
+            images.save_image(os.path.join(out_dir, panel.name + ".png"), result.image, inputs)
+            first, last = result.history[0]["total"], result.history[-1]["total"]
+            print("  done: loss %.4g -> %.4g in %d iterations (%d evaluations), %s" % (
+                first, last, result.iterations, result.evaluations, cli.format_seconds(result.elapsed)),
+                flush=True)
+            if recorder is not None:
+                recorder.add(0, sheet.draw_sheet(sheet_rows({})), force=True)
+    except KeyboardInterrupt:
+        status = "interrupted"
+        print("\ninterrupted: keeping the %d finished panels" % len(done), file=sys.stderr, flush=True)
+
+    sheet_path = os.path.join(out_dir, "sheet.png")
+    images.save_image(sheet_path, sheet.draw_sheet(sheet_rows(None)), inputs)
+    print("wrote %s (%d of %d panels, %s)" % (sheet_path, len(done), len(work),
+                                              cli.format_seconds(time.time() - started)))
+    if recorder is not None:
+        frames = recorder.write()
+        if frames:
+            print("wrote %s (%d frames)" % (config.animate, frames))
+    return {"done": 0, "nonfinite": 1, "interrupted": 130}[status]
