@@ -1,15 +1,17 @@
-"""Recording a run as an animated GIF, one frame every few iterations.
+"""Recording a run as an animated GIF or a video, one frame every few iterations.
 
-    rec = Recorder("run.gif", every=10)      # refuses a bad path before any work
+    rec = recorder("run.mp4", every=10)      # refuses a bad path before any work
     ... rec.add(progress.iteration, progress.image())   # from a paint callback
     rec.write()                              # atomic, like every output of `art`
 
-Frames are downscaled as they arrive (uint8, long side at most `max_side`), so a
-long run at print size keeps a few MB of frames in memory, not the pictures.
-No TensorFlow here.
+Frames are downscaled as they arrive (uint8, long side at most `max_side`). A GIF
+keeps them (a few MB) and is written at the end; a video streams each frame to
+ffmpeg as it comes, into a temporary file beside the destination that replaces it
+only once complete. No TensorFlow here.
 """
 
 import os
+import tempfile
 
 import numpy as np
 from PIL import Image
@@ -18,37 +20,72 @@ from art.errors import ArtError
 from art.files import atomic_path
 from art.images import check_output_path, to_uint8
 
-# GIF is written by Pillow, which the project needs anyway. MP4 would need
-# ffmpeg (imageio-ffmpeg), which is not a dependency: refused with a hint.
-FORMATS = (".gif",)
+# GIF is written by Pillow, which the project needs anyway; video by imageio's
+# ffmpeg plugin, whose wheel brings the ffmpeg binary: the optional "video" extra.
+GIF = (".gif",)
+VIDEO = {".mp4": "libx264", ".webm": "libvpx-vp9"}
+FORMATS = GIF + tuple(VIDEO)
+VIDEO_EXTRA = 'pip install -c constraints.txt -e ".[video]"'
+
+
+def _ffmpeg():
+    """imageio's v2 API, if its ffmpeg plugin and binary are installed; else None."""
+    try:
+        import imageio.v2 as imageio
+        import imageio_ffmpeg
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return None
+    return imageio
 
 
 def check_animation_path(path):
-    """Refuse, before any work, an animation path that `Recorder.write` could not write.
+    """Refuse, before any work, an animation path that the recorder could not write.
 
     Returns:
       `path` as a string.
 
     Raises:
-      ArtError: not a .gif, or its folder does not exist.
+      ArtError: not a .gif, .mp4 or .webm, video without the video extra, or its
+        folder does not exist.
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
-    if ext in (".mp4", ".webm", ".mov", ".avi", ".mkv"):
-        raise ArtError("cannot write %s: video needs ffmpeg, which this tool does not use; "
-                       "write a .gif instead" % path)
-    return check_output_path(path, extensions=FORMATS)
+    if ext in (".mov", ".avi", ".mkv"):
+        raise ArtError("cannot write %s: video is written as .mp4 or .webm" % path)
+    check_output_path(path, extensions=FORMATS)
+    if ext in VIDEO and _ffmpeg() is None:
+        raise ArtError("cannot write %s: video needs imageio's ffmpeg plugin; install it with "
+                       "%s, or write a .gif" % (path, VIDEO_EXTRA))
+    return path
 
 
-def downscale(image, max_side):
-    """uint8 copy of a 0-255 image, shrunk (never enlarged) to a long side of at most `max_side`."""
+def recorder(path, every=10, inputs=()):
+    """The recorder for `path`: a GIF (`Recorder`) or a video (`VideoRecorder`)."""
+    if os.path.splitext(os.fspath(path))[1].lower() in VIDEO:
+        return VideoRecorder(path, every, inputs=inputs)
+    return Recorder(path, every, inputs=inputs)
+
+
+def frame_shape(shape, max_side, even=False):
+    """(height, width) of the frames of pictures of `shape`: shrunk (never enlarged) to a
+    long side of at most `max_side`; even sides for a video (its 4:2:0 colour has one
+    sample per 2x2 pixels)."""
+    h, w = shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    h, w = max(1, round(h * scale)), max(1, round(w * scale))
+    if even:
+        h, w = max(2, h - h % 2), max(2, w - w % 2)
+    return h, w
+
+
+def downscale(image, max_side, even=False):
+    """uint8 copy of a 0-255 image at its `frame_shape`."""
     pixels = to_uint8(image)
-    h, w = pixels.shape[:2]
-    scale = max_side / max(h, w)
-    if scale >= 1:
+    h, w = frame_shape(pixels.shape, max_side, even)
+    if (h, w) == pixels.shape[:2]:
         return pixels
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
+    return np.asarray(Image.fromarray(pixels).resize((w, h), Image.Resampling.LANCZOS))
 
 
 class Recorder:
@@ -92,6 +129,14 @@ class Recorder:
         self.iterations.append(iteration)
         return True
 
+    def frame_shape(self, shape):
+        """(height, width) of the frames of pictures of `shape`."""
+        return frame_shape(shape, self.max_side)
+
+    def discard(self):
+        """Drop what was recorded (nothing is on disk until `write`)."""
+        self.frames, self.iterations = [], []
+
     def write(self):
         """Write the frames kept so far as a looping GIF, atomically.
 
@@ -116,3 +161,91 @@ class Recorder:
             except OSError as e:
                 raise ArtError("cannot write %s: %s" % (self.path, e.strerror or e)) from None
         return len(pictures)
+
+
+class VideoRecorder(Recorder):
+    """Streams every `every`-th frame of a run to ffmpeg (H.264 in .mp4, VP9 in .webm).
+
+    Frames are at most `max_side` (1920: full HD, which every player plays) and even;
+    nothing but the encoder's own buffers stays in memory. The video goes to a
+    temporary file beside `path` and replaces `path` in `write`; `discard` removes it.
+    """
+
+    def __init__(self, path, every=10, max_side=1920, seconds_per_frame=0.1, hold=10, inputs=()):
+        super().__init__(path, every, max_side, seconds_per_frame, hold, inputs)
+        self.writer = self.tmp = self.shape = None
+        self.count = 0
+
+    def frame_shape(self, shape):
+        return frame_shape(shape, self.max_side, even=True)
+
+    def add(self, iteration, image, force=False):
+        if not force and iteration % self.every:
+            return False
+        frame = downscale(image, self.max_side, even=True)
+        if self.writer is None:
+            self._open(frame.shape)
+        elif frame.shape != self.shape:
+            raise ValueError("frame of iteration %d is %dx%d, the first was %dx%d; all frames "
+                             "of one video must have one size"
+                             % ((iteration,) + frame.shape[1::-1] + self.shape[1::-1]))
+        self._append(frame)
+        self.last = frame
+        return True
+
+    def _open(self, shape):
+        folder = os.path.dirname(os.path.abspath(self.path))
+        ext = os.path.splitext(self.path)[1].lower()
+        try:
+            fd, self.tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(self.path),
+                                            suffix=ext, dir=folder)
+            os.close(fd)
+        except OSError as e:
+            raise ArtError("cannot write %s: %s" % (self.path, e.strerror)) from None
+        # macro_block_size=2: imageio would otherwise resize frames to multiples of 16.
+        self.writer = _ffmpeg().get_writer(self.tmp, format="FFMPEG", mode="I",
+                                           fps=1.0 / self.seconds_per_frame, codec=VIDEO[ext],
+                                           macro_block_size=2, ffmpeg_log_level="error")
+        self.shape = shape
+
+    def _append(self, frame):
+        try:
+            self.writer.append_data(frame)
+        except (OSError, RuntimeError) as e:
+            self.discard()
+            raise ArtError("cannot write %s: %s" % (self.path, e)) from None
+        self.count += 1
+
+    def write(self):
+        """Hold the last frame, close the video and move it into place.
+
+        Returns:
+          The number of frames written (0: nothing recorded, nothing written)."""
+        if self.writer is None:
+            return 0
+        for _ in range(self.hold - 1):
+            self._append(self.last)
+        frames = self.count - (self.hold - 1)
+        try:
+            self.writer.close()
+            self.writer = None
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(self.tmp, 0o666 & ~umask)
+            os.replace(self.tmp, self.path)
+        except (OSError, RuntimeError) as e:
+            self.discard()
+            raise ArtError("cannot write %s: %s" % (self.path, e)) from None
+        self.tmp = None
+        return frames
+
+    def discard(self):
+        if self.writer is not None:
+            try:
+                self.writer.close()
+            except (OSError, RuntimeError):
+                pass
+            self.writer = None
+        if self.tmp and os.path.exists(self.tmp):
+            os.unlink(self.tmp)
+        self.tmp = None

@@ -10,7 +10,7 @@ import math
 import os
 import re
 
-from art import layers, optim, precision
+from art import images, layers, optim, precision
 from art.errors import ArtError
 
 
@@ -81,8 +81,17 @@ class PaintConfig:
                                "--style (normalised to sum 1; default equal)", nargs="+", type=float,
                                metavar="W")
     out: str = option("out.png", "output image; .png, .jpg or .tif", metavar="PATH")
-    size: str = option("512", "output size: long side in pixels (e.g. 512), WxH (e.g. 800x600) or "
-                       "a preset (hd, fhd, qhd, 4k, 5k, 8k, a2, a1, a0)", metavar="SIZE")
+    size: str = option("512", "output size: long side in pixels (e.g. 512), WxH (e.g. 800x600), "
+                       "a print size WxH in cm, mm or in at --dpi (e.g. 60x40cm, 24x16in), or a "
+                       "preset (hd, fhd, qhd, 4k, 5k, 8k; a4, a3, a2, a1, a0 at --dpi)",
+                       metavar="SIZE")
+    dpi: float = option(300, "print resolution, pixels per inch: the pixels of a print size "
+                        "(--size 30x20cm at 300 dpi: 3543x2362), and what every output file "
+                        "says, so a print shop or layout program opens it at its size",
+                        type=float, metavar="DPI")
+    bit_depth: int = option(8, "bits per channel of the output: 16 (PNG and TIFF) keeps large "
+                            "smooth skies free of banding; the painting is rounded once, when "
+                            "written", type=int, choices=(8, 16))
     iterations: int = option(300, "optimiser iterations (of the coarsest level, when there are "
                              "several; see --schedule)", metavar="N")
     schedule: list = option(None, "coarse-to-fine: iterations per level, coarsest first, e.g. "
@@ -156,6 +165,11 @@ class PaintConfig:
                           "border: zero (black, the paper's), reflect (the picture mirrored) or "
                           "replicate (its edge repeated)",
                           choices=layers.PADDINGS)
+    edge_margin: int = option(16, "pixels of canvas painted beyond each edge of the picture at "
+                              "every level, from the photo mirrored there, and cropped off at "
+                              "the end, so the picture's own border is painted like its middle "
+                              "(README, Clean edges); 0: paint up to the border, as the paper",
+                              metavar="PX")
     init: str = option("content", "starting image: content, noise, or an image path",
                        metavar="{content,noise,PATH}")
     seed: int = option(0, "random seed (noise start); the same seed repeats a run exactly")
@@ -165,15 +179,11 @@ class PaintConfig:
                                 "before painting")
     style_scale: float = option(1.0, "size of the style image relative to the output (long sides); "
                                 "larger gives larger brush strokes")
-    edge_margin: int = option(16, "pixels of canvas painted beyond each edge of the picture at "
-                              "every level, from the photo mirrored there, and cropped off at "
-                              "the end, so the picture's own border is painted like its middle "
-                              "(README, Clean edges); 0: paint up to the border, as the paper",
-                              metavar="PX")
     print_every: int = option(10, "print progress every N iterations (0: never)", metavar="N")
     save_every: int = option(0, "write a numbered checkpoint image every N iterations (0: never)",
                              metavar="N")
-    animate: str = option(None, "record the painting as it forms into this .gif", metavar="PATH")
+    animate: str = option(None, "record the painting as it forms into this .gif, .mp4 or .webm "
+                          "(video: the video extra, README)", metavar="PATH")
     animate_every: int = option(10, "one --animate frame every N iterations", metavar="N")
     weights: str = option(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz, "
                           "fetched on first use)", metavar="PATH")
@@ -234,6 +244,11 @@ class PaintConfig:
         if self.optimizer not in optim.CHOICES:
             raise ArtError("unknown --optimizer %r; valid: %s" % (self.optimizer,
                                                                 ", ".join(optim.CHOICES)))
+        if not 0 <= self.edge_margin <= MAX_EDGE_MARGIN:
+            raise ArtError("--edge-margin must be 0-%d px, got %d" % (MAX_EDGE_MARGIN,
+                                                                       self.edge_margin))
+        images.check_dpi(self.dpi)
+        images.check_bit_depth(self.out, self.bit_depth)
         if self.tiles < 0 or self.tile_size < 0:
             raise ArtError("--tiles and --tile-size must be >= 0, got %d and %d"
                            % (self.tiles, self.tile_size))
@@ -244,9 +259,6 @@ class PaintConfig:
         """Refuse a picture of `shape` (height, width) too small for the deepest layer."""
         names = list(self.content_layers) + list(self.style_layers)
         need = layers.min_size(names)
-        if not 0 <= self.edge_margin <= MAX_EDGE_MARGIN:
-            raise ArtError("--edge-margin must be 0-%d px, got %d" % (MAX_EDGE_MARGIN,
-                                                                       self.edge_margin))
         if min(shape) < need:
             raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px "
                            "on each side" % (shape[1], shape[0], layers.deepest(names), need))

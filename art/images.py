@@ -5,6 +5,7 @@ with values from 0 to 255. This module is the only place that knows about
 file formats and Pillow's image modes; it never imports TensorFlow.
 """
 
+import io
 import math
 import os
 import re
@@ -12,7 +13,7 @@ import struct
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageCms, ImageOps
 
 from art.errors import ArtError
 from art.files import atomic_path
@@ -24,8 +25,7 @@ EXAMPLE_CONTENT = os.path.join(_ROOT, "examples", "coffee.png")
 #: The built-in style painting, made by examples/make_style.py.
 EXAMPLE_STYLE = os.path.join(_ROOT, "examples", "style.jpg")
 
-# Named sizes as (width, height). The paper sizes are ISO A at 300 dpi,
-# landscape, for printing a result as a poster.
+# Named screen sizes as (width, height) in pixels.
 PRESETS = {
     "hd": (1280, 720), "720p": (1280, 720),
     "fhd": (1920, 1080), "1080p": (1920, 1080),
@@ -33,10 +33,16 @@ PRESETS = {
     "4k": (3840, 2160), "uhd": (3840, 2160),
     "5k": (5120, 2880),
     "8k": (7680, 4320),
-    "a2": (7016, 4961),
-    "a1": (9933, 7016),
-    "a0": (14043, 9933),
 }
+# ISO 216 A paper sizes, landscape, (width, height) in millimetres: their pixels
+# follow --dpi (A2 at 300 dpi: 7016x4961).
+PAPER_MM = {"a4": (297, 210), "a3": (420, 297), "a2": (594, 420), "a1": (841, 594),
+            "a0": (1189, 841)}
+MM_PER_UNIT = {"mm": 1.0, "cm": 10.0, "in": 25.4}
+DEFAULT_DPI = 300
+# Print resolutions accepted: below 10 dpi a pixel is a visible square at any distance;
+# 4800 is the finest any printer claims.
+DPI_RANGE = (10, 4800)
 
 # Output formats by extension, with the options each writer gets.
 _WRITERS = {
@@ -50,6 +56,8 @@ _WRITERS = {
 }
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+BIT_DEPTHS = (8, 16)
+SIXTEEN_BIT_EXTENSIONS = (".png", ".tif", ".tiff")
 
 
 def load_image(path):
@@ -83,7 +91,10 @@ def load_image(path):
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
                 im.load()
+                icc = im.info.get("icc_profile")
                 im = ImageOps.exif_transpose(im)
+                if icc:
+                    im = _to_srgb(im, icc, path)
                 return _to_rgb_array(im)
     except Image.DecompressionBombError:
         raise ArtError("cannot read image %s: it has more than %d pixels, which is beyond "
@@ -102,6 +113,37 @@ def load_image(path):
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         reason = " ".join(reason.split()) or type(e).__name__
         raise ArtError("cannot read image %s: %s" % (path, reason)) from None
+
+
+# Modes LittleCMS converts, and what each becomes in sRGB.
+_TO_SRGB = {"RGB": "RGB", "RGBA": "RGBA", "CMYK": "RGB", "L": "RGB", "LA": "RGBA"}
+
+
+def _to_srgb(im, icc, path):
+    """An image with an embedded ICC profile, converted to sRGB (what the network and
+    every output assume): a Display P3 or Adobe RGB photo read as sRGB comes out dull or
+    shifted. Modes LittleCMS does not convert (16-bit grey, float) are taken as they are."""
+    if im.mode not in _TO_SRGB:
+        return im
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except (OSError, ImageCms.PyCMSError) as e:
+        raise ArtError("cannot read image %s: its embedded colour profile is damaged (%s); "
+                       "save the image again without it (or in sRGB)"
+                       % (path, " ".join(str(e).split()) or type(e).__name__)) from None
+    space = source.profile.xcolor_space.strip()
+    if im.mode in ("L", "LA") and space != "GRAY":
+        # A grey picture tagged with a colour profile (some tools tag everything
+        # sRGB): its grey levels are all there is to read.
+        return im
+    mode = _TO_SRGB[im.mode]
+    try:
+        return ImageCms.profileToProfile(im, source, ImageCms.ImageCmsProfile(
+            io.BytesIO(srgb_profile())), outputMode=mode)
+    except (ImageCms.PyCMSError, ValueError, OSError) as e:
+        raise ArtError("cannot read image %s: its embedded colour profile does not fit its %s "
+                       "pixels (%s); save the image again without it (or in sRGB)"
+                       % (path, im.mode, " ".join(str(e).split()) or type(e).__name__)) from None
 
 
 def _to_rgb_array(im):
@@ -149,17 +191,39 @@ def _grey_to_rgb(grey):
     return np.repeat(grey[:, :, None], 3, axis=2)
 
 
-_SIZE_FORMS = ("a long side in pixels (e.g. 512), WIDTHxHEIGHT (e.g. 800x600), or one of "
-               + ", ".join(PRESETS))
+_SIZE_FORMS = ("a long side in pixels (e.g. 512), WIDTHxHEIGHT (e.g. 800x600), a print size "
+               "WIDTHxHEIGHT in cm, mm or in (e.g. 60x40cm, 24x16in), or one of "
+               + ", ".join(list(PRESETS) + list(PAPER_MM)))
 
 
-def parse_size(text):
+def check_dpi(dpi):
+    """Refuse a print resolution outside `DPI_RANGE`."""
+    lo, hi = DPI_RANGE
+    if not (isinstance(dpi, (int, float)) and math.isfinite(dpi) and lo <= dpi <= hi):
+        raise ArtError("--dpi must be %d-%d (300 is a print shop's usual), got %s"
+                       % (lo, hi, "%g" % dpi if isinstance(dpi, (int, float)) else repr(dpi)))
+    return dpi
+
+
+def print_size(shape, dpi):
+    """'30.0x20.0 cm at 300 dpi': the print a picture of `shape` (height, width) makes."""
+    h, w = shape[:2]
+    return "%.1fx%.1f cm at %g dpi" % (w / dpi * 2.54, h / dpi * 2.54, dpi)
+
+
+def millimetres_to_pixels(mm, dpi):
+    return max(1, math.floor(mm / 25.4 * dpi + 0.5))
+
+
+def parse_size(text, dpi=DEFAULT_DPI):
     """Parse an output size as the command line spells it.
 
     Args:
       text: "512" (long side 512, aspect kept), "800x600" (exactly 800 wide,
-        600 high), or a preset name such as "4k" or "a2" (see `PRESETS`),
+        600 high), a print size "60x40cm", "600x400mm" or "24x16in" (at `dpi`),
+        or a preset name such as "4k" or "a2" (see `PRESETS`, `PAPER_MM`),
         case-insensitive.
+      dpi: pixels per inch of a print size.
 
     Returns:
       An int (the long side) or a (width, height) tuple.
@@ -170,6 +234,19 @@ def parse_size(text):
     s = str(text).strip().lower()
     if s in PRESETS:
         return PRESETS[s]
+    if s in PAPER_MM:
+        return tuple(millimetres_to_pixels(mm, dpi) for mm in PAPER_MM[s])
+    m = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*[x\u00d7]\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]+)", s)
+    if m:
+        unit = m.group(3)
+        if unit not in MM_PER_UNIT:
+            raise ArtError("size %r: unknown unit %r; use cm, mm or in (e.g. 60x40cm)"
+                           % (text, unit))
+        w, h = (float(m.group(k)) * MM_PER_UNIT[unit] for k in (1, 2))
+        if w <= 0 or h <= 0:
+            raise ArtError("size %r must have a positive width and height; use %s"
+                           % (text, _SIZE_FORMS))
+        return (millimetres_to_pixels(w, dpi), millimetres_to_pixels(h, dpi))
     m = re.fullmatch(r"([+-]?\d+)", s)
     if m:
         side = int(m.group(1))
@@ -289,30 +366,72 @@ def check_output_path(path, inputs=(), extensions=None):
     return path
 
 
-def save_image(path, image, inputs=()):
-    """Write an image atomically, in the format its extension names.
+def to_uint16(image):
+    """Round and clip a 0..255 float image to uint16 0..65535 (NaN becomes 0)."""
+    image = np.nan_to_num(np.asarray(image, dtype=np.float32), nan=0.0, posinf=255.0, neginf=0.0)
+    return np.clip(np.rint(image.astype(np.float64) * 257.0), 0, 65535).astype(np.uint16)
+
+
+def check_bit_depth(path, bit_depth):
+    """Refuse a bit depth the format of `path` cannot hold, before any work."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if bit_depth not in BIT_DEPTHS:
+        raise ArtError("--bit-depth must be 8 or 16, got %s" % bit_depth)
+    if bit_depth == 16 and ext not in SIXTEEN_BIT_EXTENSIONS:
+        raise ArtError("cannot write %s with --bit-depth 16: %s holds 8 bits per channel; use "
+                       ".png or .tif" % (path, ext or "a file without an extension"))
+
+
+def srgb_profile():
+    """The bytes of an sRGB ICC profile (LittleCMS's built-in one, through Pillow)."""
+    global _SRGB
+    if _SRGB is None:
+        _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return _SRGB
+
+
+_SRGB = None
+
+
+def save_image(path, image, inputs=(), dpi=DEFAULT_DPI, bit_depth=8):
+    """Write an image atomically, in the format its extension names, with its print
+    resolution and the sRGB profile embedded.
 
     Args:
       path: the output file; its extension is one of .png, .jpg, .jpeg, .tif,
         .tiff (JPEG is written at quality 95).
       image: float array (height, width, 3) or (height, width), values 0..255;
-        clipped and rounded to 8 bits.
+        clipped and rounded to `bit_depth` bits, once, here.
       inputs: paths that must not be overwritten (the content and style files).
+      dpi: the resolution the file carries (PNG pHYs, TIFF X/YResolution in
+        inches, JPEG JFIF density), so a layout program opens it at its print size.
+      bit_depth: 8, or 16 for PNG and TIFF (RGB only).
 
     Raises:
       ArtError: unknown extension, missing folder, `path` is one of `inputs`,
-        or the file cannot be written.
+        a bit depth the format cannot hold, or the file cannot be written.
     """
     path = check_output_path(path, inputs)
+    check_bit_depth(path, bit_depth)
     ext = os.path.splitext(path)[1].lower()
-    pixels = to_uint8(image)
-    if not (pixels.ndim == 2 or (pixels.ndim == 3 and pixels.shape[2] == 3)):
+    image = np.asarray(image)
+    if not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
         raise ValueError("save_image needs an (h, w, 3) or (h, w) image, got shape %r"
-                         % (pixels.shape,))
+                         % (image.shape,))
     fmt, options = _WRITERS[ext]
     with atomic_path(path, inputs) as tmp:
         try:
-            Image.fromarray(pixels).save(tmp, format=fmt, **options)
+            if bit_depth == 16:
+                from art import encode
+                rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+                write = encode.png16 if fmt == "PNG" else encode.tiff16
+                with open(tmp, "wb") as f:
+                    f.write(write(to_uint16(rgb), dpi, srgb_profile()))
+            else:
+                # sRGB is a profile of colour pictures; a grey one goes untagged.
+                icc = {"icc_profile": srgb_profile()} if image.ndim == 3 else {}
+                Image.fromarray(to_uint8(image)).save(tmp, format=fmt, dpi=(dpi, dpi),
+                                                      **icc, **options)
         except OSError as e:
             reason = e.strerror or str(e)
             raise ArtError("cannot write %s: %s" % (path, reason)) from None

@@ -127,7 +127,7 @@ def load_inputs(config):
     content_path = config.content or images.EXAMPLE_CONTENT
     style_paths = config.style or [images.EXAMPLE_STYLE]
     content = images.load_image(content_path)
-    shape = images.target_shape(content.shape[:2], images.parse_size(config.size))
+    shape = images.target_shape(content.shape[:2], images.parse_size(config.size, config.dpi))
     levels, note = plan(config, shape, available_memory())
     init_path = config.init if config.init not in ("content", "noise") else None
     paths = [content_path] + list(style_paths) + ([init_path] if init_path else [])
@@ -135,7 +135,7 @@ def load_inputs(config):
     if config.report:
         images.check_output_path(config.report, paths, extensions=(".json",))
     if config.animate:
-        animate.Recorder(config.animate, config.animate_every, inputs=paths)
+        animate.recorder(config.animate, config.animate_every, inputs=paths)
     # An exact WxH of another aspect (a 4K wallpaper from a 3:2 photo) is filled
     # by cropping the photo's centre, never by stretching it.
     content = images.cover(content, shape)
@@ -235,8 +235,9 @@ class Painting:
             plan_text += ", %s tiles" % config.tile_mode
         if config.edge_margin:
             plan_text += ", %d-px edge margin" % config.edge_margin
-        return "painting %dx%d: %s in the style of %s; %s, %s; %s convolutions (%s)" % (
-            w, h, self.inputs.content_path, ", ".join(self.inputs.style_paths), config.optimizer,
+        return "painting %dx%d (%s): %s in the style of %s; %s, %s; %s convolutions (%s)" % (
+            w, h, images.print_size((h, w), config.dpi), self.inputs.content_path,
+            ", ".join(self.inputs.style_paths), config.optimizer,
             plan_text, arithmetic, why)
 
     def run(self, progress=None):
@@ -263,14 +264,20 @@ class Painting:
         colours = Colours.of(config, inputs)
         keeper = _Keeper(self, colours, progress)
         started = time.time()
-        result = render.render(self.weights, colours.content, colours.styles, config, self.levels,
-                               callback=keeper.progress, on_level=keeper.level_done,
-                               init=colours.init, state=self.state, tile_map=self.tile_map)
-        wall = time.time() - started
-        final = result.image.shape[:2] == inputs.content.shape[:2]
-        if final:
-            images.save_image(config.out, colours.finish(result.image), inputs.paths)
-        keeper.close(result.image)
+        try:
+            result = render.render(self.weights, colours.content, colours.styles, config,
+                                   self.levels, callback=keeper.progress,
+                                   on_level=keeper.level_done, init=colours.init,
+                                   state=self.state, tile_map=self.tile_map)
+            wall = time.time() - started
+            final = result.image.shape[:2] == inputs.content.shape[:2]
+            if final:
+                images.save_image(config.out, colours.finish(result.image), inputs.paths,
+                                  dpi=config.dpi, bit_depth=config.bit_depth)
+            keeper.close(result.image)
+        except BaseException:
+            keeper.discard()
+            raise
         outcome = self._outcome(result, final, wall)
         if config.report:
             self._report(result, final, wall, arithmetic, why)
@@ -339,10 +346,9 @@ class _Keeper:
         self.config = config
         self.recorder = self.frame_shape = None
         if config.animate:
-            self.recorder = animate.Recorder(config.animate, config.animate_every,
+            self.recorder = animate.recorder(config.animate, config.animate_every,
                                              inputs=painting.inputs.paths)
-            h, w = painting.inputs.content.shape[:2]
-            self.frame_shape = images.target_shape((h, w), min(max(h, w), self.recorder.max_side))
+            self.frame_shape = self.recorder.frame_shape(painting.inputs.content.shape)
         self.checkpointed = time.time()
         self.frames = 0
 
@@ -351,7 +357,8 @@ class _Keeper:
         if config.save_every and p.iteration % config.save_every == 0:
             name = checkpoint_path(config.out, p.iteration, p.level if len(painting.levels) > 1
                                    else None)
-            images.save_image(name, self.colours.finish(p.image()), painting.inputs.paths)
+            images.save_image(name, self.colours.finish(p.image()), painting.inputs.paths,
+                              dpi=config.dpi, bit_depth=config.bit_depth)
         self.frames += 1
         if self.recorder is not None and self.frames % self.recorder.every == 0:
             self.recorder.add(self.frames, images.resize(self.colours.finish(p.image()),
@@ -372,6 +379,11 @@ class _Keeper:
             painting.work.save_state(next_state)
             self.checkpointed = time.time()
             painting.say("level %d/%d done: %s" % (level.index + 1, len(painting.levels), path))
+
+    def discard(self):
+        """Drop a half-recorded animation (a video's temporary file)."""
+        if self.recorder is not None:
+            self.recorder.discard()
 
     def close(self, image):
         if self.recorder is not None:

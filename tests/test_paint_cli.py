@@ -75,7 +75,16 @@ BAD = [
     (["--content-layers", "conv4_2=x"], "bad weight 'x' for layer conv4_2"),
     (["--size", "8"], "too small for layer conv5_1: it needs at least 16 px"),
     (["--size", "4kk"], "^error: size '4kk' is not valid; use a long side in pixels \\(e.g. 512\\), "
-                        "WIDTHxHEIGHT \\(e.g. 800x600\\), or one of hd, "),
+                        "WIDTHxHEIGHT \\(e.g. 800x600\\), a print size WIDTHxHEIGHT in cm, mm or in "
+                        "\\(e.g. 60x40cm, 24x16in\\), or one of hd, "),
+    (["--size", "30x20ft"], "^error: size '30x20ft': unknown unit 'ft'; use cm, mm or in"),
+    (["--size", "0x20cm"], "^error: size '0x20cm' must have a positive width and height"),
+    (["--dpi", "0"], "^error: --dpi must be 10-4800 \\(300 is a print shop's usual\\), got 0$"),
+    (["--dpi", "10000"], "^error: --dpi must be 10-4800 .*got 10000$"),
+    (["--dpi", "nan"], "^error: --dpi must be 10-4800 .*got nan$"),
+    (["--bit-depth", "16", "--out", "{d}/o.jpg"], "cannot write .*o.jpg with --bit-depth 16: "
+                                                  ".jpg holds 8 bits per channel; use .png or .tif$"),
+    (["--bit-depth", "12"], "argument --bit-depth: invalid choice: 12"),
     (["--size", "100000x100000"], "needs about .* GB even in tiles of 512 px .* smaller --size"),
     (["--size", "20000x20000", "--tiles", "4"], "needs about .* GB in these tiles .* more --tiles"),
     (["--tiles", "0", "--tile-size", "-3"], "must be >= 0"),
@@ -219,9 +228,23 @@ def test_animation_records_the_run(paint, tmp_path):
           "--animate-every", "2", "--init", "noise", check=0)
     with Image.open(gif) as im:
         assert im.size == (40, 30) and im.n_frames >= 2
+    video = tmp_path / "run.mp4"
+    paint(*SHALLOW, "--out", str(tmp_path / "v.png"), "--iterations", "4", "--animate",
+          str(video), "--animate-every", "2", "--init", "noise", check=0)
+    import imageio.v2 as imageio
+    with imageio.get_reader(video, format="FFMPEG") as reader:
+        assert reader.get_meta_data()["size"] == (40, 30) and reader.count_frames() >= 2
+
+
+def test_video_without_its_extra_is_refused_before_any_work(paint, tmp_path, monkeypatch):
+    from art import animate
+    monkeypatch.setattr(animate, "_ffmpeg", lambda: None)
     proc = paint("--out", str(tmp_path / "b.png"), "--animate", str(tmp_path / "run.mp4"))
-    assert proc.returncode == 2 and "ffmpeg" in proc.stderr
-    assert not (tmp_path / "b.png").exists()
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "error: cannot write %s: video needs imageio's ffmpeg plugin; install it with pip install "
+        "-c constraints.txt -e \".[video]\", or write a .gif" % (tmp_path / "run.mp4")]
+    assert os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])

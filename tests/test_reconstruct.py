@@ -171,7 +171,7 @@ def weights_file(tmp_path_factory):
     (["--layers", "conv1_1;conv6_1"], "unknown layer 'conv6_1'.*valid: conv1_1"),
     (["--size", "24"], "conv5_1: it needs at least 16 px.*larger --size"),
     (["--out-dir", "{file}/sub"], "is not a folder"),
-    (["--animate", "{tmp}/run.mp4"], "ffmpeg"),
+    (["--animate", "{tmp}/run.mov"], "video is written as .mp4 or .webm"),
     (["--iterations", "0"], "at least 1"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, weights_file, args, message, capsys):
