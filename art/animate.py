@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from art.errors import ArtError
-from art.files import atomic_path
+from art.files import atomic_path, publish
 from art.images import check_output_path, to_uint8
 
 # GIF is written by Pillow, which the project needs anyway; video by imageio's
@@ -229,10 +229,7 @@ class VideoRecorder(Recorder):
         try:
             self.writer.close()
             self.writer = None
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(self.tmp, 0o666 & ~umask)
-            os.replace(self.tmp, self.path)
+            publish(self.tmp, self.path)
         except (OSError, RuntimeError) as e:
             self.discard()
             raise ArtError("cannot write %s: %s" % (self.path, e)) from None

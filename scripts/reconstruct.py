@@ -1,13 +1,7 @@
 #!/usr/bin/env python
 """See what each layer sees: per-layer style and content reconstructions (Gatys et al., Fig. 1).
 
-    python scripts/reconstruct.py --style painting.jpg --content photo.jpg
-    python scripts/reconstruct.py --style painting.jpg --layers single --animate style.gif
-
-Each panel is a painting by the same engine as scripts/paint.py, with only one
-loss term on a subset of layers, started from white noise (fixed seed) and run
-with L-BFGS. Writes one PNG per panel and sheet.png (inputs first, a row for
-style, a row for content) into --out-dir.
+The code, and its usage, is art/commands/reconstruct.py; `art-reconstruct` runs it too.
 """
 
 import os

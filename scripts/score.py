@@ -1,14 +1,7 @@
 #!/usr/bin/env python
 """Score pictures with the quality yardstick: the loss at every scale of a pyramid.
 
-    python scripts/score.py out.png --content photo.jpg --style painting.jpg
-    python scripts/score.py ours.png theirs.png --content photo.jpg --style painting.jpg \\
-        --reference classic.png --report score.json
-
-Any picture can be scored (this tool's, the classic method's, another tool's): the
-weights are fixed, whatever it was painted with (see art/yardstick.py). Lower is
-better at every scale. `detail` is each picture's fine detail relative to the
---reference picture's (the first picture's without one), resized to its size.
+The code, and its usage, is art/commands/score.py; `art-score` runs it too.
 """
 
 import os
