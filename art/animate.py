@@ -16,8 +16,8 @@ import tempfile
 import numpy as np
 from PIL import Image
 
+from art import files
 from art.errors import ArtError
-from art.files import atomic_path, publish
 from art.images import check_output_path, to_uint8
 
 # GIF is written by Pillow, which the project needs anyway; video by imageio's
@@ -151,15 +151,11 @@ class Recorder:
                     for f in self.frames]
         ms = int(round(1000 * self.seconds_per_frame))
         durations = [ms] * (len(pictures) - 1) + [ms * self.hold]
-        with atomic_path(self.path, self.inputs) as tmp:
-            try:
-                # Pillow merges a frame identical to the one before into it
-                # (adding up their durations), so a run that has converged
-                # costs no extra bytes.
-                pictures[0].save(tmp, format="GIF", save_all=True, append_images=pictures[1:],
-                                 duration=durations, loop=0, optimize=False, disposal=1)
-            except OSError as e:
-                raise ArtError("cannot write %s: %s" % (self.path, e.strerror or e)) from None
+        # Pillow merges a frame identical to the one before into it (adding up their
+        # durations), so a run that has converged costs no extra bytes.
+        files.write_with(self.path, lambda f: pictures[0].save(
+            f, format="GIF", save_all=True, append_images=pictures[1:], duration=durations,
+            loop=0, optimize=False, disposal=1), self.inputs)
         return len(pictures)
 
 
@@ -229,11 +225,13 @@ class VideoRecorder(Recorder):
         try:
             self.writer.close()
             self.writer = None
-            publish(self.tmp, self.path)
         except (OSError, RuntimeError) as e:
             self.discard()
             raise ArtError("cannot write %s: %s" % (self.path, e)) from None
-        self.tmp = None
+        try:
+            files.commit(self.tmp, self.path)
+        finally:
+            self.discard()
         return frames
 
     def discard(self):

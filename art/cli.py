@@ -4,9 +4,10 @@ import argparse
 import contextlib
 import dataclasses
 import os
+import signal
 import sys
 
-from art.errors import ArtError
+from art.errors import ArtError, Interrupted
 
 
 @contextlib.contextmanager
@@ -55,7 +56,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-class _Parser(argparse.ArgumentParser):
+class Parser(argparse.ArgumentParser):
     """Bad flags get one line, like every other bad input, not argparse's usage block."""
 
     def error(self, message):
@@ -65,7 +66,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser_from_dataclass(cls, description):
     """An ArgumentParser with one --flag per field of `cls`, from the field's metadata."""
-    parser = _Parser(description=description, formatter_class=_HelpFormatter)
+    parser = Parser(description=description, formatter_class=_HelpFormatter)
     defaults = cls()
     for field in dataclasses.fields(cls):
         meta = dict(field.metadata)
@@ -101,17 +102,47 @@ def format_seconds(seconds):
         else "%d:%02d" % (seconds // 60, seconds % 60)
 
 
+def _on_signal(signum, frame):
+    # One is enough: a second SIGTERM (a scheduler repeating itself) must not cut
+    # short the checkpoint the first one is writing.
+    for other in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(other, signal.SIG_IGN)
+    raise Interrupted(signum)
+
+
+def handle_signals():
+    """Make SIGTERM and SIGHUP end a run as Ctrl-C does (`art.errors.Interrupted`)."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _on_signal)
+
+
+def exit_status(signum=None):
+    """128 + the signal's number: 130 for Ctrl-C (None), 143 for SIGTERM, 129 for SIGHUP."""
+    return 128 + (signum or signal.SIGINT)
+
+
 def run_main(main, argv=None):
     """Call main(argv) (None: the command line's arguments) and exit with its status; an
-    ArtError becomes 'error: ...' on stderr and exit status 2, Ctrl-C 130."""
+    ArtError becomes 'error: ...' on stderr and exit status 2, Ctrl-C 130 (SIGTERM 143,
+    SIGHUP 129), anything else one line and status 1."""
+    handle_signals()
     try:
         status = main(argv)
     except ArtError as e:
         print("error: %s" % e, file=sys.stderr)
         status = 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         # Outside the optimiser (which keeps its own last image), there is
         # nothing half-done worth keeping: outputs are only ever renamed in whole.
-        print("interrupted", file=sys.stderr)
-        status = 130
+        print(str(e) if isinstance(e, Interrupted) else "interrupted", file=sys.stderr)
+        status = exit_status(getattr(e, "signum", None))
+    except MemoryError:
+        print("error: out of memory; choose a smaller --size, or more --tiles", file=sys.stderr)
+        status = 2
+    except Exception as e:      # noqa: BLE001 -- a bug in art: one line, unless asked
+        if os.environ.get("ART_TRACEBACK"):
+            raise
+        print("error: internal error, %s: %s (a bug in art; ART_TRACEBACK=1 shows where)"
+              % (type(e).__name__, e), file=sys.stderr)
+        status = 1
     sys.exit(status or 0)

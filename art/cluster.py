@@ -209,6 +209,16 @@ class _Shared:
         self.futures = None
 
 
+def _security(tls):
+    """Dask's Security for the (ca, cert, key) files of a tls:// scheduler; None leaves
+    Dask's configuration (DASK_DISTRIBUTED__COMM__TLS__*) to decide."""
+    if tls is None:
+        return None
+    ca, cert, key = tls
+    return distributed.Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key,
+                                require_encryption=True)
+
+
 class Cluster:
     """A connection to a Dask scheduler (or a local cluster this process started),
     checked to run this `art` with these weights.
@@ -221,7 +231,8 @@ class Cluster:
         sha256 (`weights_sha`).
     """
 
-    def __init__(self, address=None, workers=None, weights_path=None, weights_sha=None):
+    def __init__(self, address=None, workers=None, weights_path=None, weights_sha=None,
+                 dashboard=False, tls=None):
         if (address is None) == (workers is None):
             raise ArtError("give one of --cluster ADDRESS and --workers N")
         # Dask's own log lines (a worker restarting, a lost connection) would
@@ -229,7 +240,7 @@ class Cluster:
         for name in ["distributed"] + [n for n in logging.root.manager.loggerDict
                                        if n.startswith("distributed.")]:
             logging.getLogger(name).setLevel(logging.CRITICAL)
-        self.local = None
+        self.local, self.asked_dashboard = None, dashboard
         if workers is not None:
             if workers < 1:
                 raise ArtError("--workers must be at least 1, got %d" % workers)
@@ -238,9 +249,15 @@ class Cluster:
             # ones get it from the plugin.
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
             try:
+                # A scheduler runs whatever a client sends it: everything listens on
+                # the loopback interface only. Its HTTP server (a health check, and the
+                # dashboard only if asked) too, on a port of its own: Dask's default,
+                # 8787, would clash with a second render's.
                 self.local = distributed.LocalCluster(
                     n_workers=workers, threads_per_worker=threads, processes=True,
-                    dashboard_address=":0", silence_logs=logging.CRITICAL)
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                    scheduler_kwargs={"dashboard": bool(dashboard)},
+                    silence_logs=logging.CRITICAL)
             finally:
                 signal.signal(signal.SIGINT, previous)
             self.address = self.local.scheduler_address
@@ -249,15 +266,24 @@ class Cluster:
             self.address = parse_address(address)
             with dask.config.set({"distributed.comm.timeouts.connect": CONNECT_TIMEOUT}):
                 try:
-                    self.client = distributed.Client(self.address, timeout=CONNECT_TIMEOUT)
+                    self.client = distributed.Client(self.address, timeout=CONNECT_TIMEOUT,
+                                                     security=_security(tls))
                 except Exception as e:  # OSError, TimeoutError; a non-Dask peer: anything
-                    raise ArtError("no Dask scheduler answered at %s (%s)"
-                                   % (self.address, _reason(e))) from None
+                    hint = "; a tls:// scheduler needs --tls-ca-file, --tls-cert and " \
+                        "--tls-key" if tls is None and self.address.startswith("tls://") else ""
+                    raise ArtError("no Dask scheduler answered at %s (%s)%s"
+                                   % (self.address, _reason(e), hint)) from None
         try:
             self._check(weights_path, weights_sha)
         except BaseException:
             self.close()
             raise
+
+    @property
+    def dashboard(self):
+        """The dashboard's address, or None."""
+        return self.local.dashboard_link if self.local is not None and self.asked_dashboard \
+            else None
 
     def _check(self, weights_path, weights_sha):
         try:

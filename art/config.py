@@ -25,11 +25,16 @@ def parse_layer_weights(text):
         name, _, weight = item.partition("=")
         name = name.strip()
         layers.check_names([name])
+        if name in result:
+            raise ArtError("layer %s is named twice in %r; give each layer once" % (name, text))
         try:
-            result[name] = float(weight) if weight else 1.0
+            value = float(weight) if weight else 1.0
         except ValueError:
-            raise ArtError("bad weight %r for layer %s; expected a number, e.g. %s=0.5"
-                           % (weight, name, name)) from None
+            value = None
+        if value is None or not (math.isfinite(value) and value >= 0):
+            raise ArtError("bad weight %r for layer %s; expected a finite number >= 0, e.g. "
+                           "%s=0.5" % (weight, name, name))
+        result[name] = value
     if not result:
         raise ArtError("no layers in %r; expected name=weight,... e.g. conv4_2=1" % text)
     return result
@@ -154,7 +159,16 @@ class PaintConfig:
                           "tcp://10.0.0.5:8786 (see README, Rendering on a cluster)",
                           metavar="ADDRESS")
     workers: int = option(None, "paint the tiles on a Dask cluster of N worker processes "
-                          "started on this machine", type=int, metavar="N")
+                          "started on this machine (listening on 127.0.0.1 only)", type=int,
+                          metavar="N")
+    dashboard: bool = option(False, "with --workers: serve Dask's dashboard, on 127.0.0.1 "
+                             "(its address is said at the start)")
+    tls_ca_file: str = option(None, "with --cluster tls://...: the certificate authority that "
+                              "signed the scheduler's and workers' certificates", metavar="PEM")
+    tls_cert: str = option(None, "with --cluster tls://...: this client's certificate",
+                           metavar="PEM")
+    tls_key: str = option(None, "with --cluster tls://...: this client's private key",
+                          metavar="PEM")
     precision: str = option("auto", "arithmetic of the network's convolutions: bfloat16 is "
                             "1.9-3.7x faster on CPUs with native bfloat16 (AVX512_BF16, AMX) and "
                             "much slower on others; auto picks by the CPU's flags and says which. "
@@ -212,6 +226,10 @@ class PaintConfig:
             raise ArtError("--workers must be at least 1, got %d" % self.workers)
         if self.cluster is not None:
             parse_address(self.cluster)
+        self.security()
+        if self.dashboard and self.workers is None:
+            raise ArtError("--dashboard serves the dashboard of the cluster --workers N starts; "
+                           "a --cluster's scheduler serves its own")
         if (self.cluster is not None or self.workers is not None) \
                 and self.tile_mode != "exact":
             raise ArtError("--cluster and --workers share out exact tiles; --tile-mode %s "
@@ -237,6 +255,13 @@ class PaintConfig:
         if not names:
             raise ArtError("no content or style layers to paint with")
         layers.check_names(names)
+        if self.style_blend is not None and not (
+                all(math.isfinite(w) and w >= 0 for w in self.style_blend)
+                and sum(self.style_blend) > 0):
+            raise ArtError("--style-blend weights must be finite numbers >= 0, not all 0; got %s"
+                           % " ".join("%g" % w for w in self.style_blend))
+        if not 0 <= self.seed < 2 ** 32:
+            raise ArtError("--seed must be a whole number 0-%d, got %d" % (2 ** 32 - 1, self.seed))
         if self.style is not None and self.style_blend is not None \
                 and len(self.style_blend) != len(self.style):
             raise ArtError("--style-blend has %d weights for %d style images; give one per style"
@@ -254,6 +279,23 @@ class PaintConfig:
                            % (self.tiles, self.tile_size))
         if self.tiles and self.tile_size:
             raise ArtError("give --tiles or --tile-size, not both")
+
+    def security(self):
+        """The TLS files for a tls:// scheduler, checked: (ca, cert, key), or None when none
+        is given (Dask's own configuration then applies)."""
+        given = (self.tls_ca_file, self.tls_cert, self.tls_key)
+        if not any(given):
+            return None
+        if self.cluster is None or not parse_address(self.cluster).startswith("tls://"):
+            raise ArtError("--tls-ca-file, --tls-cert and --tls-key are for --cluster "
+                           "tls://HOST:PORT")
+        if not all(given):
+            raise ArtError("give --tls-ca-file, --tls-cert and --tls-key together (the "
+                           "scheduler checks this client's certificate)")
+        for flag, path in zip(("--tls-ca-file", "--tls-cert", "--tls-key"), given):
+            if not os.path.isfile(path):
+                raise ArtError("%s %s: no such file" % (flag, path))
+        return given
 
     def check_size(self, shape):
         """Refuse a picture of `shape` (height, width) too small for the deepest layer."""

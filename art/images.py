@@ -15,8 +15,8 @@ import warnings
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
+from art import files
 from art.errors import ArtError
-from art.files import atomic_path
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -349,7 +349,8 @@ def check_output_path(path, inputs=(), extensions=None):
 
     Raises:
       ArtError: an extension not among `extensions` (default: the image
-        formats `save_image` writes), a missing folder, or `path` is one of `inputs`.
+        formats `save_image` writes), `path` is a folder or one of `inputs`, or
+        its folder is missing or read-only.
     """
     path = os.fspath(path)
     ext = os.path.splitext(path)[1].lower()
@@ -357,13 +358,7 @@ def check_output_path(path, inputs=(), extensions=None):
     if ext not in extensions:
         raise ArtError("cannot write %s: unknown extension %r; use one of %s"
                        % (path, ext, ", ".join(extensions)))
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise ArtError("cannot write %s: folder %s does not exist" % (path, folder))
-    for other in inputs:
-        if other and os.path.exists(other) and os.path.exists(path) and os.path.samefile(other, path):
-            raise ArtError("refusing to overwrite the input %s; choose another output path" % path)
-    return path
+    return files.check_writable(path, inputs)
 
 
 def to_uint16(image):
@@ -419,19 +414,13 @@ def save_image(path, image, inputs=(), dpi=DEFAULT_DPI, bit_depth=8):
         raise ValueError("save_image needs an (h, w, 3) or (h, w) image, got shape %r"
                          % (image.shape,))
     fmt, options = _WRITERS[ext]
-    with atomic_path(path, inputs) as tmp:
-        try:
-            if bit_depth == 16:
-                from art import encode
-                rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
-                write = encode.png16 if fmt == "PNG" else encode.tiff16
-                with open(tmp, "wb") as f:
-                    f.write(write(to_uint16(rgb), dpi, srgb_profile()))
-            else:
-                # sRGB is a profile of colour pictures; a grey one goes untagged.
-                icc = {"icc_profile": srgb_profile()} if image.ndim == 3 else {}
-                Image.fromarray(to_uint8(image)).save(tmp, format=fmt, dpi=(dpi, dpi),
-                                                      **icc, **options)
-        except OSError as e:
-            reason = e.strerror or str(e)
-            raise ArtError("cannot write %s: %s" % (path, reason)) from None
+    if bit_depth == 16:
+        from art import encode
+        rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
+        write = encode.png16 if fmt == "PNG" else encode.tiff16
+        files.write_bytes(path, write(to_uint16(rgb), dpi, srgb_profile()), inputs)
+    else:
+        # sRGB is a profile of colour pictures; a grey one goes untagged.
+        icc = {"icc_profile": srgb_profile()} if image.ndim == 3 else {}
+        files.write_with(path, lambda f: Image.fromarray(to_uint8(image)).save(
+            f, format=fmt, dpi=(dpi, dpi), **icc, **options), inputs)

@@ -7,6 +7,7 @@ import dataclasses
 
 from art import layers, tiling
 from art.errors import ArtError
+from art.images import target_shape
 
 # The default coarsest level's long side: small enough that its many
 # iterations are cheap, large enough for conv5_1 to see structure.
@@ -31,6 +32,8 @@ MAXCOR = 10
 # render's own (content, start, gradient, TV temporaries, upsampling).
 FIXED_BYTES, PIECE_BYTES_PER_PIXEL = 1.6e9, 2.9e3
 PICTURE_BYTES_PER_PIXEL = 4 * 3 * (2 * MAXCOR + 6) + 4 * 3 * 8
+# A style image as read, scaled and converted: a few float32 copies of it.
+STYLE_BYTES_PER_PIXEL = 4 * 3 * 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,12 +216,59 @@ def memory_need(levels, config):
                + PICTURE_BYTES_PER_PIXEL * level.pixels for level in levels)
 
 
+def style_shape(level, config, style_hw):
+    """(height, width) a style image of shape `style_hw` is scaled to on `level`:
+    `config.style_scale` of the level's picture (not its canvas: the margin leaves the
+    strokes' size alone), long side to long side."""
+    long_side = max(1, round(config.style_scale * max(level.picture)))
+    return target_shape(style_hw, long_side)
+
+
+def check_styles(levels, config, style_shapes, available=None):
+    """Refuse, before any style is scaled, one too small for the layers of a level or
+    too large for `available` bytes (a style scaled to a 100000-px picture)."""
+    for level in levels:
+        names = names_of(level_config(config, level))
+        need = layers.min_size(names)
+        for hw in style_shapes:
+            h, w = style_shape(level, config, hw)
+            if min(h, w) < need:
+                raise ArtError("the style image scaled to %dx%d (--style-scale %g of the %dx%d "
+                               "picture) is too small for layer %s: it needs %d px a side; raise "
+                               "--style-scale" % (w, h, config.style_scale, level.picture[1],
+                                                  level.picture[0], layers.deepest(names), need))
+            # Its targets are evaluated in the level's tiles, or whole.
+            piece = min(h * w, level.piece_pixels) if level.tiles else h * w
+            bytes_needed = FIXED_BYTES + PIECE_BYTES_PER_PIXEL * piece \
+                * layers.activation_share(layers.deepest(names)) + STYLE_BYTES_PER_PIXEL * h * w
+            if available is not None and bytes_needed > available:
+                raise ArtError("the style image scaled to %dx%d (--style-scale %g of the %dx%d "
+                               "picture) needs about %.1f GB and this machine has %.1f GB "
+                               "available; lower --style-scale or --size"
+                               % (w, h, config.style_scale, level.picture[1], level.picture[0],
+                                  bytes_needed / 1e9, available / 1e9))
+
+
+def one_piece_need(shape, names):
+    """Estimated peak bytes of painting a picture of `shape` in one piece with `names`."""
+    pixels = shape[0] * shape[1]
+    return FIXED_BYTES + PIECE_BYTES_PER_PIXEL * pixels \
+        * layers.activation_share(layers.deepest(names)) + PICTURE_BYTES_PER_PIXEL * pixels
+
+
+def picture_need(shape, config):
+    """Bytes a render of `shape` needs whatever its tiles: its canvas's own arrays (the
+    picture, the optimiser's history, the targets)."""
+    margin = 2 * config.edge_margin
+    return FIXED_BYTES + PICTURE_BYTES_PER_PIXEL * (shape[0] + margin) * (shape[1] + margin)
+
+
 def choose_tile_size(shape, config, available):
     """The largest tiles (of 2048, 1536, 1024, 768, 512 px a side) with which a render of
     `shape` fits in `available` bytes; None if even the smallest do not."""
-    # The picture's own vectors are needed whatever the tiles: a picture too large for
-    # them is refused without cutting it into (for 100000x100000 px) ~100k tiles first.
-    if FIXED_BYTES + PICTURE_BYTES_PER_PIXEL * shape[0] * shape[1] > available:
+    # A picture too large for its own arrays is refused without cutting it into (for
+    # 100000x100000 px) ~100k tiles first.
+    if picture_need(shape, config) > available:
         return None
     for size in (2048, 1536, 1024, 768, 512):
         if size >= max(shape):

@@ -8,7 +8,6 @@ returns an `Outcome` for the script to print and exit with.
 """
 
 import dataclasses
-import json
 import os
 import resource
 import time
@@ -29,6 +28,17 @@ def available_memory():
     return None
 
 
+def _loopback(address):
+    import ipaddress
+    host = address.split("://", 1)[1].rsplit(":", 1)[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _too_big(shape, need, have, advice):
     return ArtError("a %dx%d picture needs about %.1f GB %s and this machine has %.1f GB available; "
                     "%s" % (shape[1], shape[0], need / 1e9, advice[0], have / 1e9, advice[1]))
@@ -44,6 +54,14 @@ def plan(config, shape, available=None):
       (levels, note): the `art.levels.Level`s, and a line saying what was chosen
       for the user (None when nothing was).
     """
+    # The picture's own arrays are needed whatever the tiles: a picture too large for
+    # them is refused before any plan is made (one of 1000000 px would be cut into
+    # millions of tiles first).
+    floor = plans.picture_need(shape, config)
+    if available is not None and floor > 0.9 * available:
+        raise ArtError("a %dx%d picture needs at least %.1f GB even in tiles (its own arrays) "
+                       "and this machine has %.1f GB available; choose a smaller --size"
+                       % (shape[1], shape[0], floor / 1e9, available / 1e9))
     levels = plans.plan(shape, config)
     asked = bool(config.tiles or config.tile_size)
     # What art chooses for the user (one piece, or tiles) leaves a tenth of the memory
@@ -117,7 +135,8 @@ class Colours:
 @dataclasses.dataclass
 class Outcome:
     """How a painting ended: the exit status and the line that says so."""
-    code: int                # 0 done, 1 non-finite loss or a lost cluster, 130 interrupted
+    code: int                # 0 done, 1 non-finite loss or a lost cluster, 128 + signal
+                             # interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
     line: str
     result: object           # `art.render.Result`
 
@@ -140,6 +159,7 @@ def load_inputs(config):
     # by cropping the photo's centre, never by stretching it.
     content = images.cover(content, shape)
     styles = [images.load_image(path) for path in style_paths]
+    plans.check_styles(levels, config, [style.shape[:2] for style in styles], available_memory())
     init = images.cover(images.load_image(init_path), shape) if init_path else None
     return Inputs(content_path, style_paths, init_path, content, styles, init), levels, note
 
@@ -205,11 +225,16 @@ class Painting:
         self.say("connecting to %s..." % (config.cluster or "a local Dask cluster of %d workers"
                                           % config.workers))
         found = cluster.Cluster(address=config.cluster, workers=config.workers,
+                                dashboard=config.dashboard, tls=config.security(),
                                 weights_path=self.weights_path,
                                 weights_sha=files.sha256(self.weights_path))
         live = found.live()
-        self.say("painting the tiles on %d Dask worker%s (scheduler %s)"
-                 % (live, "s"[:live != 1], found.address))
+        self.say("painting the tiles on %d Dask worker%s (scheduler %s%s)"
+                 % (live, "s"[:live != 1], found.address,
+                    ", dashboard %s" % found.dashboard if found.dashboard else ""))
+        if found.address.startswith("tcp://") and not _loopback(found.address):
+            self.say("warning: %s is plain tcp: anyone who can reach it can run code on every "
+                     "worker; use tls:// (README, Rendering on a cluster)" % found.address)
         self.tile_map = cluster.ClusterTiles(found, config)
         self.tile_map.on_retry = self.say
         return found
@@ -255,12 +280,17 @@ class Painting:
         from art import precision, render
         config, inputs = self.config, self.inputs
         arithmetic, why = precision.choose(config.precision)
+        # The work folder is started before anything is said: once a user has seen the
+        # plan, --resume can continue (or restart) this render.
+        if self.state is None and self.work is not None:
+            self.work.start(self.fingerprint)
         self.say(self.describe(arithmetic, why))
         if self.state is not None:
             self.say("resuming from %s: level %d/%d" % (self.work.path, int(self.state["level"]) + 1,
                                                          len(self.levels)))
-        elif self.work is not None:
-            self.work.start(self.fingerprint)
+        elif self.work is not None and config.resume:
+            self.say("nothing was checkpointed in %s yet: painting from the start"
+                     % self.work.path)
         colours = Colours.of(config, inputs)
         keeper = _Keeper(self, colours, progress)
         started = time.time()
@@ -270,45 +300,63 @@ class Painting:
                                    on_level=keeper.level_done, init=colours.init,
                                    state=self.state, tile_map=self.tile_map)
             wall = time.time() - started
-            final = result.image.shape[:2] == inputs.content.shape[:2]
-            if final:
-                images.save_image(config.out, colours.finish(result.image), inputs.paths,
-                                  dpi=config.dpi, bit_depth=config.bit_depth)
+            # The checkpoint first: it is what a resumed render needs, the picture only shows.
+            if result.status in ("interrupted", "stopped") and self.work is not None:
+                self.work.save_state(result.state)
+            written = self._write_picture(result.image, colours)
             keeper.close(result.image)
         except BaseException:
             keeper.discard()
             raise
-        outcome = self._outcome(result, final, wall)
+        outcome = self._outcome(result, written, wall)
         if config.report:
-            self._report(result, final, wall, arithmetic, why)
+            self._report(result, written, wall, arithmetic, why)
         return outcome
 
-    def _outcome(self, result, final, wall):
+    def _write_picture(self, image, colours):
+        """Write `image`, the picture as it is: the final one, or an unfinished level's at
+        its own size, whose file says a proportionally lower dpi so that it opens at the
+        same print size. Returns the size written, (width, height)."""
+        config, inputs = self.config, self.inputs
+        h, w = image.shape[:2]
+        dpi = config.dpi * w / inputs.content.shape[1]
+        images.save_image(config.out, colours.finish(image), inputs.paths, dpi=dpi,
+                          bit_depth=config.bit_depth)
+        return w, h
+
+    def _outcome(self, result, written, wall):
         from art import cli
         out, work = self.config.out, self.work
+        h, w = self.inputs.content.shape[:2]
+        picture = "the picture as it is" if written == (w, h) \
+            else "the picture as it is (%dx%d, of level %d/%d)" % (
+                written + (self._level_of(written), len(self.levels)))
         if result.status == "interrupted":
+            code = cli.exit_status(result.signal)
             if work is not None:
-                work.save_state(result.state)
-                return Outcome(130, "interrupted (%s): checkpoint in %s; continue with the same "
-                                    "options and --resume %s" % (result.message, work.path,
-                                                                 work.path), result)
-            return Outcome(130, "interrupted: wrote the image of iteration %d to %s"
-                           % (result.iterations, out), result)
+                return Outcome(code, "%s: wrote %s to %s; checkpoint in %s: continue with the "
+                                     "same options and --resume %s"
+                               % (result.message, picture, out, work.path, work.path), result)
+            return Outcome(code, "%s: wrote the image of iteration %d to %s"
+                           % (result.message, result.iterations, out), result)
         if result.status == "stopped":
-            work.save_state(result.state)
-            return Outcome(1, "error: %s; checkpoint in %s: continue with the same options and "
-                              "--resume %s (on a cluster or on this machine)"
-                           % (result.message, work.path, work.path), result)
+            return Outcome(1, "error: %s; wrote %s to %s; checkpoint in %s: continue with the "
+                              "same options and --resume %s (on a cluster or on this machine)"
+                           % (result.message, picture, out, work.path, work.path), result)
         if result.status == "nonfinite":
-            return Outcome(1, "error: %s%s" % (result.message, "; wrote it to %s" % out
-                                                if final else ""), result)
+            return Outcome(1, "error: %s; wrote the last good picture to %s"
+                           % (result.message, out), result)
         if work is not None:
-            work.finish()
+            work.finish(self.fingerprint, out)
         return Outcome(0, "wrote %s (%d iterations, %d evaluations, %s)" % (
             out, result.iterations, result.evaluations, cli.format_seconds(wall)), result)
 
-    def _report(self, result, final, wall, arithmetic, why):
-        from art.files import atomic_path
+    def _level_of(self, size):
+        return next((lv.index + 1 for lv in self.levels if lv.picture == size[::-1]),
+                    len(self.levels))
+
+    def _report(self, result, written, wall, arithmetic, why):
+        from art.files import write_json
         config = self.config
         h, w = self.inputs.content.shape[:2]
         report = {
@@ -323,16 +371,14 @@ class Painting:
             "wall_seconds": wall, "optimizer_seconds": result.elapsed,
             "seconds_per_evaluation": result.elapsed / max(result.evaluations, 1),
             "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "output": os.path.abspath(config.out) if final else None,
+            "output": os.path.abspath(config.out), "output_size": list(written),
             "losses": result.history,
         }
         if self.cluster is not None:
             report["cluster"] = {"scheduler": self.cluster.address, "workers": self.cluster.live(),
                                  "retries": self.tile_map.retries, "sent_bytes": self.tile_map.sent,
                                  "received_bytes": self.tile_map.received}
-        with atomic_path(config.report, self.inputs.paths) as tmp:
-            with open(tmp, "w") as f:
-                json.dump(report, f, indent=1)
+        write_json(config.report, report, self.inputs.paths)
 
 
 class _Keeper:

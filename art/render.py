@@ -30,12 +30,13 @@ caller keeps them (see `art.workdir`).
 """
 
 import dataclasses
+import signal
 import time
 
 import numpy as np
 
 from art import images, layers, optim, stylize, terms, tiled, tiling
-from art.levels import level_config, names_of, piece_work, tile_size
+from art.levels import level_config, names_of, piece_work, style_shape, tile_size
 from art.errors import ArtError, Stopped
 from art.optim import NonFiniteLoss
 
@@ -76,6 +77,7 @@ class Result:
     elapsed: float
     history: list            # per iteration: the losses dict of `Progress`, and its level
     state: dict = None       # unless done: pass to `render(state=...)` to continue
+    signal: int = None       # interrupted: the signal's number (SIGINT for Ctrl-C)
 
 
 class _Clock:
@@ -176,11 +178,10 @@ class Targets:
     def style_at(self, level, config):
         """The style targets of a level: the styles scaled to its picture (not its canvas,
         so the margin leaves the strokes' size alone)."""
-        long_side = max(1, round(config.style_scale * max(level.picture)))
         names = names_of(config)
         found = []
         for style in self.styles:
-            style = images.fit(style, long_side)
+            style = images.resize(style, style_shape(level, config, style.shape[:2]))
             if min(style.shape[:2]) < layers.min_size(names):
                 raise ArtError("the style image scaled to %dx%d is too small for layer %s; "
                                "raise --style-scale" % (style.shape[1], style.shape[0],
@@ -271,13 +272,15 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
                 if on_level is not None:
                     on_level(level, image, None)
                 start = image
-        status, message = "done", ""
-    except KeyboardInterrupt:
-        status, message = "interrupted", "interrupted"
+        status, message, signum = "done", "", None
+    except KeyboardInterrupt as e:
+        # Ctrl-C, or SIGTERM / SIGHUP as `art.errors.Interrupted`
+        status, message, signum = "interrupted", str(e) or "interrupted", \
+            getattr(e, "signum", signal.SIGINT)
     except Stopped as e:
-        status, message = "stopped", str(e)
+        status, message, signum = "stopped", str(e), None
     except NonFiniteLoss as e:
-        status, message = "nonfinite", str(e)
+        status, message, signum = "nonfinite", str(e), None
     finally:
         targets.close()
     if status != "done" and len(levels) > 1:
@@ -286,7 +289,7 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
                   status=status,
                   message=message, iterations=run.iterations, evaluations=run.evaluations,
                   elapsed=run.clock.elapsed, history=run.history,
-                  state=None if status == "done" else run.state())
+                  state=None if status == "done" else run.state(), signal=signum)
 
 
 def _with_anchor(config, content_t, start):

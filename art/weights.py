@@ -13,7 +13,7 @@ import numpy as np
 
 from art import layers
 from art.errors import ArtError
-from art.files import atomic_path
+from art.files import atomic_path, verify_zip
 
 # Extension -> format name; the error for any other extension lists these.
 FORMATS = {
@@ -203,12 +203,32 @@ def _read_npz(path):
             for suffix in ("_W", "_b"):
                 if name + suffix not in names:
                     raise ArtError("%s: %s missing (no array %s%s)" % (path, name, name, suffix))
+            # The header first: a file declaring a 4 GB kernel is refused before it is read.
+            for suffix, part, expected in (("_W", "kernel", layers.CONV_SHAPES[name]),
+                                           ("_b", "bias", layers.CONV_SHAPES[name][-1:])):
+                declared = _npz_member_shape(npz, name + suffix)
+                if declared is not None and declared != expected:
+                    raise ArtError("%s: %s %s: expected %s, got %s" % (
+                        path, name, part, _shape_str(expected), _shape_str(declared)))
             kernels[name] = (npz[name + "_W"], npz[name + "_b"])
         order = npz["channel_order"]
         if order.dtype.kind != "U" or order.size != 1:
             raise ArtError("%s: channel_order must be a string, got %s array" % (path, order.dtype))
         return VGGWeights(kernels=kernels, mean_pixel=npz["mean_pixel"],
                           channel_order=str(order.ravel()[0]), source=path)
+
+
+def _npz_member_shape(npz, key):
+    """The shape an .npz member's .npy header declares, read without its data (None if
+    the header cannot be read here: loading it then says what is wrong)."""
+    try:
+        with npz.zip.open(key + ".npy") as f:
+            version = np.lib.format.read_magic(f)
+            read = {(1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+            return None if read is None else tuple(read(f)[0])
+    except (KeyError, ValueError, OSError):
+        return None
 
 
 def save_npz(weights, path):
@@ -227,7 +247,7 @@ def save_npz(weights, path):
     """
     path = os.fspath(path)
     weights = validate(weights)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, verify=verify_zip) as tmp:
         write_npz(weights, tmp, path)
 
 
@@ -241,13 +261,11 @@ def write_npz(weights, tmp, path):
         arrays[name + "_b"] = bias
     arrays["mean_pixel"] = np.asarray(weights.mean_pixel, dtype=np.float32)
     arrays["channel_order"] = np.array(weights.channel_order)
-    try:
-        # A file object, not a name: np.savez appends ".npz" to names lacking
-        # it, which would leave the temporary file empty and write another.
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-    except OSError as e:
-        raise ArtError("%s: cannot write (%s)" % (path, _one_line(e))) from None
+    # A file object, not a name: np.savez appends ".npz" to names lacking it, which
+    # would leave the temporary file empty and write another. An OSError (a full disk)
+    # is the caller's atomic writer's to report.
+    with open(tmp, "wb") as f:
+        np.savez(f, **arrays)
 
 
 # -- Keras .h5 -----------------------------------------------------------------

@@ -3,13 +3,16 @@ its last checkpoint, so that `--resume` continues it and refuses anything else.
 
     render.json            the settings and inputs (sha256) that decide the picture
     level-K-WxH.png        each finished level, to look at
-    state.npz              the last checkpoint (`art.render` state); gone when the
-                           render is finished
+    state.npz              the last checkpoint (`art.render` state), with the sha256 of
+                           every array and the render it belongs to; gone when the
+                           render is finished (render.json then says so)
 
-Every file is written atomically: an interruption while writing leaves the
-previous checkpoint whole.
+Every file is written atomically: an interruption or a full disk while writing
+leaves the previous checkpoint whole. A checkpoint that does not match its
+checksums or its render is refused, never painted from.
 """
 
+import hashlib
 import json
 import os
 
@@ -17,15 +20,18 @@ import numpy as np
 
 from art import images, precision
 from art.errors import ArtError
-from art.files import atomic_path, sha256
+from art.files import atomic_path, check_writable, sha256, verify_zip, write_json
 
 # Settings that change only where output goes or what is printed, not the picture.
 NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", "report", "workdir",
-                "resume", "checkpoint_every", "cluster", "workers")
+                "resume", "checkpoint_every", "cluster", "workers", "dashboard", "tls_ca_file",
+                "tls_cert", "tls_key")
 # Settings added since work folders were first written, with the one behaviour there was
 # before: a render started then resumes as it began.
 BEFORE = {"padding": "zero", "edge_margin": 0}
 STATE = "state.npz"
+# The key of a checkpoint's own record: its render and the sha256 of every array.
+META = "meta"
 RENDER = "render.json"
 
 
@@ -70,6 +76,7 @@ class Workdir:
 
     def __init__(self, path):
         self.path = os.fspath(path)
+        self.render_id = None
 
     def _file(self, name):
         return os.path.join(self.path, name)
@@ -78,13 +85,17 @@ class Workdir:
         return os.path.exists(self._file(STATE))
 
     def check_start(self):
-        """Refuse a folder a new render cannot start in (an unfinished render's), before
-        any slow set-up; `start` checks again."""
+        """Refuse a folder a new render cannot start in (an unfinished render's, or one
+        that cannot be written), before any slow set-up; `start` checks again."""
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise ArtError("work folder %s is a file" % self.path)
         if self.has_state():
             raise ArtError("%s holds an unfinished render; continue it with --resume %s, or "
                            "remove it" % (self.path, self.path))
+        if os.path.isdir(self.path):
+            check_writable(self._file(RENDER))
+        elif os.path.isdir(os.path.dirname(os.path.abspath(self.path))):
+            check_writable(self.path)
 
     def start(self, print_fingerprint):
         """Begin a new render here; refuses to overwrite an unfinished one."""
@@ -96,39 +107,78 @@ class Workdir:
         for name in os.listdir(self.path):
             if name.startswith("level-") and name.endswith(".png"):
                 os.remove(self._file(name))
-        self._write_json(RENDER, print_fingerprint)
+        self.render_id = render_id(print_fingerprint)
+        write_json(self._file(RENDER), print_fingerprint)
 
     def resume(self, print_fingerprint):
-        """The state to continue from; refuses a folder of another render."""
+        """The state to continue from (None: nothing was checkpointed yet, so the render
+        starts again from the beginning); refuses a folder of another render, a finished
+        one, and a checkpoint that is damaged or not this render's."""
         if not os.path.isdir(self.path):
             raise ArtError("--resume %s: no such folder" % self.path)
         try:
             with open(self._file(RENDER)) as f:
                 saved = json.load(f)
-        except (OSError, ValueError):
-            raise ArtError("--resume %s: no render was started there (no readable %s)"
-                           % (self.path, RENDER)) from None
+        except OSError:
+            raise ArtError("--resume %s: no render was started there (no readable %s); start "
+                           "one with --workdir %s" % (self.path, RENDER, self.path)) from None
+        except ValueError:
+            saved = None
+        if not _is_fingerprint(saved):
+            raise ArtError("--resume %s: %s there is damaged or not art's; start the render "
+                           "again with --workdir %s after removing it" % (self.path, RENDER,
+                                                                          self.path))
         found = differences(saved, print_fingerprint)
         if found:
             raise ArtError("--resume %s: that render was made with other settings: %s"
                            % (self.path, "; ".join(found)))
+        self.render_id = render_id(print_fingerprint)
+        if saved.get("finished"):
+            raise ArtError("--resume %s: the render there is finished (it wrote %s); nothing "
+                           "to continue" % (self.path, saved["finished"]))
         if not self.has_state():
-            raise ArtError("--resume %s: the render there is finished; nothing to continue"
-                           % self.path)
+            return None
         return self.load_state()
 
     def load_state(self):
+        """The checkpoint, checked whole and this render's, or ArtError saying what is wrong."""
+        where = "--resume %s: %s" % (self.path, STATE)
         try:
             with np.load(self._file(STATE), allow_pickle=False) as data:
                 flat = {key: data[key] for key in data.files}
-        except (OSError, ValueError) as e:
-            raise ArtError("--resume %s: cannot read %s: %s" % (self.path, STATE, e)) from None
+        except Exception as e:      # noqa: BLE001 -- a damaged zip raises any of a dozen
+            raise ArtError("%s cannot be read (%s); remove it to paint the render again from "
+                           "the start" % (where, str(e) or type(e).__name__)) from None
+        meta = flat.pop(META, None)
+        if meta is not None:
+            try:
+                meta = json.loads(str(meta))
+                sums, owner = meta["arrays"], meta["render"]
+            except (ValueError, KeyError, TypeError):
+                raise ArtError("%s is damaged (its checksums do not read)" % where) from None
+            if owner != self.render_id:
+                raise ArtError("%s belongs to another render; remove it to paint this one "
+                               "again from the start" % where)
+            if sorted(sums) != sorted(flat):
+                raise ArtError("%s is damaged (arrays missing or added)" % where)
+            for key, value in flat.items():
+                if array_sha256(value) != sums[key]:
+                    raise ArtError("%s is damaged (%s does not match its checksum); remove it "
+                                   "to paint the render again from the start" % (where, key))
+        # Checkpoints written before checksums (no META) are taken on this check alone.
+        for key, value in flat.items():
+            if value.dtype.kind == "f" and not np.isfinite(value).all():
+                raise ArtError("%s is damaged (%s holds NaN or infinity)" % (where, key))
         return unflatten(flat)
 
     def save_state(self, state):
-        with atomic_path(self._file(STATE)) as tmp:
+        flat = flatten(state)
+        meta = {"render": self.render_id,
+                "arrays": {key: array_sha256(value) for key, value in flat.items()}}
+        flat[META] = np.array(json.dumps(meta))
+        with atomic_path(self._file(STATE), verify=verify_zip) as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, **flatten(state))
+                np.savez(f, **flat)
 
     def save_level(self, level, image):
         h, w = level.picture
@@ -136,14 +186,30 @@ class Workdir:
         images.save_image(path, image)
         return path
 
-    def finish(self):
+    def finish(self, print_fingerprint, out):
+        """Mark the render finished (it wrote `out`) and drop its checkpoint."""
+        write_json(self._file(RENDER), dict(print_fingerprint, finished=os.path.abspath(out)))
         if self.has_state():
             os.remove(self._file(STATE))
 
-    def _write_json(self, name, value):
-        with atomic_path(self._file(name)) as tmp:
-            with open(tmp, "w") as f:
-                json.dump(value, f, indent=1)
+
+def render_id(print_fingerprint):
+    """A short hash of a fingerprint: what a checkpoint names as its render."""
+    text = json.dumps(print_fingerprint, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def array_sha256(value):
+    value = np.ascontiguousarray(value)
+    digest = hashlib.sha256(("%s %s" % (value.dtype.str, value.shape)).encode())
+    digest.update(value.tobytes() if value.dtype.kind != "U" else str(value).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _is_fingerprint(saved):
+    return isinstance(saved, dict) and isinstance(saved.get("settings"), dict) \
+        and isinstance(saved.get("inputs"), list) and isinstance(saved.get("weights"), str) \
+        and isinstance(saved.get("levels"), list)
 
 
 def flatten(state):

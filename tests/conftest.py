@@ -1,6 +1,7 @@
 import functools
 import importlib.util
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import time
 
 import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -15,6 +17,7 @@ SHARED_IMAGES = os.path.join(os.path.dirname(ROOT), "shared", "images")
 PAINT = os.path.join(ROOT, "scripts", "paint.py")
 
 from art import layers  # noqa: E402
+from art import weights as weights_mod  # noqa: E402
 from art.weights import VGGWeights  # noqa: E402
 
 
@@ -132,3 +135,66 @@ def run_until(args, marker, then=None, env=None):
         then(proc)
     _, err = proc.communicate(timeout=120)
     return proc.returncode, err
+
+
+# --- scripts/paint.py on small files, in this process (test_paint_cli, test_faults) ---
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Small inputs of scripts/paint.py: random pictures, bad ones, random weights."""
+    d = tmp_path_factory.mktemp("paint")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(d / "content.png")
+    Image.fromarray(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8)).save(d / "style.png")
+    Image.fromarray(rng.integers(0, 256, (30, 40), dtype=np.uint8)).save(d / "grey.png")
+    Image.fromarray(rng.integers(0, 256, (30, 40, 4), dtype=np.uint8)).save(d / "rgba.png")
+    (d / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    weights_mod.save_npz(make_random_weights(), str(d / "random.npz"))
+    return d
+
+
+def base_args(files):
+    return ["--content", str(files / "content.png"), "--style", str(files / "style.png"),
+            "--weights", str(files / "random.npz"), "--size", "40", "--iterations", "2",
+            "--print-every", "1"]
+
+
+# float32, whatever this CPU has: in bfloat16 (what auto picks on a CPU with native
+# bfloat16) L-BFGS stalls on these tiny random pictures within ~100 iterations, so a run
+# could end before the signal that should cut it, and pictures are compared bit for bit.
+FLOAT32 = ["--precision", "float32"]
+
+# Runs that paint read two shallow layers: a graph to conv5_1 costs seconds to build
+# and start, and what these tests check does not depend on the depth.
+SHALLOW = ["--style-layers", "conv1_1,conv2_1", "--content-layers", "conv2_2"]
+
+
+class Run:
+    def __init__(self, code, out, err):
+        self.returncode, self.stdout, self.stderr = code, out, err
+
+
+@pytest.fixture
+def paint(files, capsys):
+    """paint(*args, check=None): scripts/paint.py in this process, on the small files."""
+    def run(*args, check=None):
+        done = Run(*run_script("paint", base_args(files) + list(args), capsys))
+        if check is not None:
+            assert done.returncode == check, done.stderr
+        return done
+    return run
+
+
+def assert_refused(files, paint, args, message):
+    """paint(*args) ("{d}" in an argument: the `files` folder) exits 2 with one line
+    matching `message`, and writes nothing: the folder and the photo are as they were."""
+    before = sorted(os.listdir(files))
+    content = (files / "content.png").read_bytes()
+    out = [] if "--out" in args else ["--out", str(files / "out.png")]
+    proc = paint(*out, *[a.format(d=files) for a in args])
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
+    assert re.search(message, lines[0]), lines[0]
+    assert sorted(os.listdir(files)) == before
+    assert (files / "content.png").read_bytes() == content

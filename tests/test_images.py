@@ -290,13 +290,12 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     save_image(path, np.full((5, 5, 3), 9.0))
     before = path.read_bytes()
 
-    def full_disk(self, fp, *args, **kwargs):
-        with open(fp, "wb") as f:
-            f.write(b"half")
+    def full_disk(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(Image.Image, "save", full_disk)
-    with pytest.raises(ArtError, match="No space left"):
+    # Where a file system reports a full disk late (delayed allocation): at the fsync.
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(ArtError, match="the disk is full"):
         save_image(path, np.zeros((5, 5, 3)))
     assert path.read_bytes() == before
     assert os.listdir(tmp_path) == ["out.png"]

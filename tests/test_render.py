@@ -332,10 +332,14 @@ def test_the_plan_fits_the_memory_it_is_given():
     assert note == ("a 7680x4320 picture does not fit in one piece here: painting it in %d "
                     "tiles of about %d px" % (len(levels[-1].tiles), size))
     assert plans.memory_need(levels, PaintConfig()) <= 0.9 * 24 * GB
-    with pytest.raises(ArtError, match=r"^a 38400x21600 picture needs about \d+\.\d GB even in "
-                                       r"tiles of 512 px and this machine has 24\.0 GB available; "
-                                       r"choose a smaller --size$"):
+    with pytest.raises(ArtError, match=r"^a 38400x21600 picture needs at least \d+\.\d GB even in "
+                                       r"tiles \(its own arrays\) and this machine has 24\.0 GB "
+                                       r"available; choose a smaller --size$"):
         painting.plan(PaintConfig(), (21600, 38400), available=24 * GB)
+    # Its own arrays fit, but not even tiles of 512 px: a deep network's activations.
+    with pytest.raises(ArtError, match=r"^a 7680x4320 picture needs about \d+\.\d GB even in "
+                                       r"tiles of 512 px and this machine has 17\.5 GB available"):
+        painting.plan(PaintConfig(), (4320, 7680), available=17.5 * GB)
     with pytest.raises(ArtError, match=r"in these tiles .* use more --tiles or a smaller --size$"):
         painting.plan(PaintConfig(tiles=2), (4320, 7680), available=24 * GB)
     # Where the memory is unknown, the plan is the one asked for.

@@ -19,7 +19,7 @@ import scipy.io
 from art import fetch, layers, torchstream, weights
 from art.files import sha256
 from art.errors import ArtError
-from conftest import load_script
+from conftest import run_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(ROOT, "scripts", "fetch_vgg.py")
@@ -485,8 +485,8 @@ def test_script_fails_with_exit_2_and_writes_nothing(kind, bad_files, tmp_path, 
     path, fragment = bad_files[kind]
     out = tmp_path / "x.npz"
     monkeypatch.chdir(tmp_path)
-    assert load_script("fetch_vgg").main(["--from", path, "--out", str(out)]) == 2
-    err = capsys.readouterr().err
+    code, _, err = run_script("fetch_vgg", ["--from", path, "--out", str(out)], capsys)
+    assert code == 2
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: " + path), err
     if fragment:

@@ -6,10 +6,8 @@
 
 import argparse
 import os
-import sys
 
-from art import fetch
-from art.errors import ArtError
+from art import cli, fetch
 
 
 def _shown(path):
@@ -19,22 +17,17 @@ def _shown(path):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = cli.Parser(description=__doc__.splitlines()[0],
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--from", dest="src", metavar="FILE", default=None,
                         help="convert this weights file (MatConvNet .mat, Keras .h5/.hdf5 or "
                              "canonical .npz) instead of downloading the default")
     parser.add_argument("--out", metavar="PATH", default=_shown(fetch.DEFAULT_WEIGHTS),
                         help="canonical .npz to write; its provenance goes to PATH.source.json")
     args = parser.parse_args(argv)
-    try:
-        if args.src is None:
-            record = fetch.fetch_default(args.out, progress=print)
-        else:
-            record = fetch.convert(args.src, args.out, progress=print)
-    except ArtError as e:
-        print("error: %s" % e, file=sys.stderr)
-        return 2
+    if args.src is None:
+        record = fetch.fetch_default(args.out, progress=print)
+    else:
+        record = fetch.convert(args.src, args.out, progress=print)
     print("wrote %s (%d conv layers, sha256 %s)" % (args.out, record["layers"], record["sha256"]))
     return 0

@@ -72,9 +72,18 @@ def check_out_dir(path):
     return path
 
 
-def load(path, size):
+def load(path, size, names):
+    """The image at `path` fitted to `size`, refused before it is scaled if a panel of
+    that size (painting down to layer `names`' deepest) would not fit in memory."""
+    from art import levels, painting
     image = images.load_image(path)
-    return images.fit(image, size)
+    shape = images.target_shape(image.shape[:2], size)
+    need, have = levels.one_piece_need(shape, names), painting.available_memory()
+    if have is not None and need > 0.9 * have:
+        raise ArtError("a %dx%d panel needs about %.1f GB and this machine has %.1f GB "
+                       "available; choose a smaller --size" % (shape[1], shape[0], need / 1e9,
+                                                              have / 1e9))
+    return images.resize(image, shape)
 
 
 def main(argv=None):
@@ -98,7 +107,8 @@ def main(argv=None):
     inputs = [p for p in (config.style, config.content) if p]
     plan = [(kind, path, sheet.parse_panels(config.layers, kind))
             for kind, path in (("style", config.style), ("content", config.content)) if path]
-    rows = [(kind, path, load(path, size), panels) for kind, path, panels in plan]
+    rows = [(kind, path, load(path, size, [name for p in panels for name in p.names]), panels)
+            for kind, path, panels in plan]
     out_dir = check_out_dir(config.out_dir)
     outputs = [os.path.join(out_dir, p.name + ".png") for *_, panels in rows for p in panels]
     outputs.append(os.path.join(out_dir, "sheet.png"))

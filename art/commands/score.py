@@ -10,14 +10,13 @@ better at every scale. `detail` is each picture's fine detail relative to the
 --reference picture's (the first picture's without one), resized to its size.
 """
 
-import json
 
 from art import cli, fetch, files, images
 from art.errors import ArtError
 
 
 def parse_args(argv):
-    parser = cli._Parser(description=__doc__.strip().splitlines()[0])
+    parser = cli.Parser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("pictures", nargs="+", metavar="PICTURE", help="pictures to score")
     parser.add_argument("--content", required=True, metavar="PATH", help="the photo painted")
     parser.add_argument("--style", required=True, nargs="+", metavar="PATH",
@@ -62,8 +61,6 @@ def main(argv=None):
             "  ".join("L%d %.4g" % (s["k"], s["total"]) for s in score.scales),
             score.fine, score.detail / detail), flush=True)
     if args.report:
-        with files.atomic_path(args.report) as tmp:
-            with open(tmp, "w") as f:
-                json.dump(dict(content=args.content, style=args.style, reference=args.reference,
-                               scores=scored), f, indent=1)
+        files.write_json(args.report, dict(content=args.content, style=args.style,
+                                           reference=args.reference, scores=scored))
     return 0
