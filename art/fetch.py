@@ -23,7 +23,7 @@ import numpy as np
 
 from art import layers, torchstream, weights as vgg_weights
 from art.errors import ArtError
-from art.files import atomic_path, check_writable, sha256, verify_zip, write_json
+from art.files import atomic_path, check_writable, json_bytes, sha256, verify_zip
 
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WEIGHTS = os.path.join(PROJECT_ROOT, "vgg", "vgg19.npz")
@@ -204,9 +204,10 @@ def convert(src, dest_path=DEFAULT_WEIGHTS, progress=None):
 
 
 def _write(result, dest_path, record, inputs):
-    """Write the .npz and its record; the .npz appears only if both were written."""
-    written = False
-    try:
+    """Write the .npz and its record, each atomically, the record last: a failure at
+    either leaves the old pair as it was, or (the record's own rename failing, after
+    the .npz's) the new weights beside the old record."""
+    with atomic_path(record_path(dest_path)) as tmp_record:
         with atomic_path(dest_path, inputs=inputs, verify=verify_zip) as tmp:
             vgg_weights.write_npz(result, tmp, dest_path)
             record = dict(record)
@@ -219,13 +220,8 @@ def _write(result, dest_path, record, inputs):
                 "written": datetime.datetime.now(datetime.timezone.utc).isoformat(
                     timespec="seconds"),
             })
-            write_json(record_path(dest_path), record, indent=2)
-            written = True
-    except ArtError:
-        # The record describes a file that was not written: no orphan beside the old one.
-        if written and os.path.exists(record_path(dest_path)):
-            os.remove(record_path(dest_path))
-        raise
+        with open(tmp_record, "wb") as f:
+            f.write(json_bytes(record, indent=2))
     return record
 
 

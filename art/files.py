@@ -181,10 +181,14 @@ def finite_json(value):
     return value
 
 
+def json_bytes(value, indent=1):
+    """`value` as strict JSON (non-finite numbers as null), UTF-8, ending in a newline."""
+    return (json.dumps(finite_json(value), indent=indent, allow_nan=False) + "\n").encode("utf-8")
+
+
 def write_json(path, value, inputs=(), indent=1):
     """Write `value` as strict JSON (non-finite numbers as null), atomically."""
-    text = json.dumps(finite_json(value), indent=indent, allow_nan=False) + "\n"
-    write_bytes(path, text.encode("utf-8"), inputs)
+    write_bytes(path, json_bytes(value, indent), inputs)
 
 
 def verify_zip(path):

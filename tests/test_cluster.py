@@ -102,6 +102,24 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
 
 
 @pytest.mark.cluster
+def test_a_local_cluster_listens_on_the_loopback_only_with_no_dashboard(local_cluster):
+    """A scheduler runs what a client sends: nothing of --workers N may be reachable from
+    another machine, and the dashboard is served only when asked for."""
+    import urllib.error
+    import urllib.request
+    scheduler = local_cluster.local.scheduler
+    workers = local_cluster.client.scheduler_info()["workers"]
+    addresses = [scheduler.address] + list(workers)
+    assert len(addresses) == 3 and all(a.startswith("tcp://127.0.0.1:") for a in addresses)
+    assert scheduler.http_server.address == "127.0.0.1"
+    assert local_cluster.dashboard is None
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen("http://127.0.0.1:%d/status" % scheduler.http_server.port,
+                               timeout=10)
+    assert missing.value.code == 404
+
+
+@pytest.mark.cluster
 def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file):
     """One worker SIGKILLed during a render: its nanny restarts it, the lost tile work
     is done again, and the picture is the one of a render without the kill (not the
