@@ -285,7 +285,9 @@ class Painting:
         if self.state is None and self.work is not None:
             self.work.start(self.fingerprint)
         self.say(self.describe(arithmetic, why))
-        if self.state is not None:
+        if self.state is not None and int(self.state["level"]) == len(self.levels):
+            self.say("resuming from %s: the painting is finished; writing it" % self.work.path)
+        elif self.state is not None:
             self.say("resuming from %s: level %d/%d" % (self.work.path, int(self.state["level"]) + 1,
                                                          len(self.levels)))
         elif self.work is not None and config.resume:
@@ -421,9 +423,11 @@ class _Keeper:
         if painting.work is None:
             return
         path = painting.work.save_level(level, self.colours.finish(image))
-        if next_state is not None:
-            painting.work.save_state(next_state)
-            self.checkpointed = time.time()
+        # After the last level too: if its picture cannot be written (a full disk), the
+        # resumed render writes it without painting again.
+        painting.work.save_state(next_state)
+        self.checkpointed = time.time()
+        if len(painting.levels) > 1:
             painting.say("level %d/%d done: %s" % (level.index + 1, len(painting.levels), path))
 
     def discard(self):

@@ -221,7 +221,8 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
       levels: from `art.levels.plan` (or `art.levels.one_piece`).
       callback: called with a `Progress` after every iteration.
       on_level: called as on_level(level, image, state) when a level is finished;
-        `state` continues the render from the start of the next level.
+        `state` continues the render from the start of the next level (after the
+        last: it holds the finished picture, and `render` returns it at once).
       init: optional starting image for the coarsest level (resized to it).
       state: from an earlier run's `Progress.state()`, `on_level` or
         `Result.state`: continue from there.
@@ -241,6 +242,15 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
     run = _Render(weights, config, levels, callback, optimizer or (
         lambda level: optim.create(config, level.iterations)),
         float(state["elapsed"]) if state is not None else 0.0)
+    if state is not None and int(state["level"]) == len(levels):
+        # Painted to the end, its picture not yet written (a full disk, a signal): the
+        # state holds the picture itself.
+        image = np.asarray(state["start"], np.float32)
+        if image.shape[:2] != levels[-1].picture:
+            raise ArtError("the saved state is for another render (a finished %dx%d picture)"
+                           % (image.shape[1], image.shape[0]))
+        return Result(image=image, status="done", message="", iterations=0, evaluations=0,
+                      elapsed=float(state["elapsed"]), history=[])
     if state is not None:
         first, start = int(state["level"]), np.asarray(state["start"], np.float32)
         if first >= len(levels) or start.shape[:2] != levels[first].shape:
@@ -270,7 +280,8 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
                     on_level(level, image, _level_state(level.index + 1, start, run.clock))
             else:
                 if on_level is not None:
-                    on_level(level, image, None)
+                    # What continues a render that ends before its picture is written.
+                    on_level(level, image, _level_state(len(levels), image, run.clock))
                 start = image
         status, message, signum = "done", "", None
     except KeyboardInterrupt as e:

@@ -363,6 +363,32 @@ def test_a_checkpoint_that_cannot_be_written_ends_in_one_line_and_resumes(paint,
         tmp_path / "resumed.png") in again.stderr
 
 
+def test_a_finished_print_whose_picture_cannot_be_written_is_not_painted_again(paint, tmp_path,
+                                                                                monkeypatch):
+    """A full disk at the very end of a print: exit 2, one line; --resume then writes the
+    finished picture from the checkpoint without painting a single iteration again."""
+    work, out = tmp_path / "work", tmp_path / "out.png"
+    real_fsync = os.fsync
+
+    def fsync(fd):
+        if "out.png" in os.readlink("/proc/self/fd/%d" % fd):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", fsync)
+        cut = paint(*SHALLOW, *MULTI, "--out", str(out), "--workdir", str(work))
+    assert cut.returncode == 2 and cut.stderr.splitlines() == [
+        "error: cannot write %s: the disk is full (any file that was there is as it was)" % out]
+    assert not out.exists() and (work / "state.npz").exists()
+    resumed = paint(*SHALLOW, *MULTI, "--out", str(out), "--resume", str(work), check=0)
+    assert "resuming from %s: the painting is finished; writing it" % work in resumed.stdout
+    assert "iteration 1/" not in resumed.stdout and "wrote %s (0 iterations" % out in resumed.stdout
+    paint(*SHALLOW, *MULTI, "--out", str(tmp_path / "whole.png"), "--workdir",
+          str(tmp_path / "w2"), check=0)
+    np.testing.assert_array_equal(images.load_image(out), images.load_image(tmp_path / "whole.png"))
+    assert not (work / "state.npz").exists()
+
+
 # --- bad input ------------------------------------------------------------------------
 
 # Each refused in one line with exit 2, before any work, with nothing written.

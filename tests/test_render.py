@@ -198,8 +198,14 @@ def test_levels_go_coarse_to_fine(tf1, random_weights):
     assert finished[0][:2] == ((36, 52), (36, 52, 3))
     # The state holds the finer level's canvas: its picture and the 16-px edge margin.
     assert finished[0][2]["start"].shape == (72 + 32, 104 + 32, 3)
-    assert finished[1][2] is None
     assert result.history[-1]["level"] == 2
+    # After the last level, the state holds the finished picture: resumed from it (its
+    # file could not be written), the render returns that picture without painting.
+    done = finished[1][2]
+    assert int(done["level"]) == 2 and done["start"] is result.image
+    again = run(random_weights, small_config(), state=done, callback=seen.append)
+    assert again.status == "done" and again.iterations == 0 and len(seen) == 7
+    np.testing.assert_array_equal(again.image, result.image)
 
 
 @pytest.mark.slow
