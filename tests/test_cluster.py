@@ -174,6 +174,29 @@ def test_malformed_addresses_are_refused(address):
         PaintConfig(cluster=address).check()
 
 
+def test_tls_files_are_checked_and_become_a_security_that_requires_encryption(tmp_path):
+    pytest.importorskip("distributed")
+    from art import cluster
+    paths = []
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (tmp_path / name).write_text("-")
+        paths.append(str(tmp_path / name))
+    config = PaintConfig(cluster="tls://10.0.0.5:8786", tls_ca_file=paths[0], tls_cert=paths[1],
+                         tls_key=paths[2])
+    assert config.security() == tuple(paths)
+    security = cluster._security(config.security())
+    assert security.require_encryption and security.tls_ca_file == paths[0]
+    assert security.tls_client_cert == paths[1] and security.tls_client_key == paths[2]
+    assert PaintConfig(cluster="tls://10.0.0.5:8786").security() is None
+
+
+def test_plain_tcp_beyond_the_loopback_is_warned_of():
+    from art import painting
+    assert [painting._loopback(a) for a in (
+        "tcp://127.0.0.1:8786", "tcp://[::1]:8786", "tcp://localhost:1", "tcp://10.0.0.5:8786",
+        "tcp://render-1:8786")] == [True, True, True, False, False]
+
+
 def test_address_forms():
     from art.config import parse_address
     assert parse_address("10.0.0.5:8786") == "tcp://10.0.0.5:8786"
