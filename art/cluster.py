@@ -42,6 +42,11 @@ from art.errors import ArtError, Stopped
 import dask
 import distributed
 
+# What a terminal sends its whole process group: Ctrl-C, and SIGHUP when it closes. The
+# driver ends the render on either (checkpoint, picture, one line); its local workers
+# must not die first, with tracebacks of their own. (SIGTERM is not sent to a group by
+# a terminal, and is how a nanny stops its worker.)
+GROUP_SIGNALS = (signal.SIGINT, signal.SIGHUP)
 # Seconds to reach a scheduler: a closed port or a silent host is refused in this
 # time rather than hanging.
 CONNECT_TIMEOUT = 10
@@ -120,10 +125,10 @@ class ArtPlugin(distributed.WorkerPlugin):
     """Loads the weights once per worker process (again after a restart), and checks
     they are the driver's.
 
-    `ignore_interrupts`: for the workers `--workers` starts. Ctrl-C in the terminal
-    reaches them too (one process group); the driver stops them itself, after its
-    checkpoint, so they must not die first with tracebacks of their own. A worker a
-    user started in a terminal of its own keeps its Ctrl-C."""
+    `ignore_interrupts`: for the workers `--workers` starts. Ctrl-C in the terminal, and
+    SIGHUP when it closes, reach them too (one process group); the driver stops them
+    itself, after its checkpoint, so they must not die first with tracebacks of their
+    own. A worker a user started in a terminal of its own keeps its Ctrl-C."""
 
     def __init__(self, weights_path, weights_sha, version, ignore_interrupts=False):
         self.weights_path, self.weights_sha, self.version = weights_path, weights_sha, version
@@ -131,7 +136,8 @@ class ArtPlugin(distributed.WorkerPlugin):
 
     def setup(self, worker):
         if self.ignore_interrupts and threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            for signum in GROUP_SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)
         worker.art_state = _WorkerArt(self.weights_path, self.weights_sha,
                                       worker.state.nthreads)
         if self.version != art.__version__ and worker.art_state.problem is None:
@@ -245,9 +251,9 @@ class Cluster:
             if workers < 1:
                 raise ArtError("--workers must be at least 1, got %d" % workers)
             threads = max(1, (os.cpu_count() or 1) // workers)
-            # Worker processes inherit an ignored SIGINT (see ArtPlugin); restarted
-            # ones get it from the plugin.
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+            # Worker processes inherit an ignored SIGINT and SIGHUP (see ArtPlugin);
+            # restarted ones get them from the plugin.
+            previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in GROUP_SIGNALS}
             try:
                 # A scheduler runs whatever a client sends it: everything listens on
                 # the loopback interface only. Its HTTP server (a health check, and the
@@ -259,7 +265,8 @@ class Cluster:
                     scheduler_kwargs={"dashboard": bool(dashboard)},
                     silence_logs=logging.CRITICAL)
             finally:
-                signal.signal(signal.SIGINT, previous)
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
             self.address = self.local.scheduler_address
             self.client = distributed.Client(self.local)
         else:
