@@ -10,6 +10,7 @@ ffmpeg as it comes, into a temporary file beside the destination that replaces i
 only once complete. No TensorFlow here.
 """
 
+import errno
 import os
 import tempfile
 
@@ -58,6 +59,15 @@ def check_animation_path(path):
         raise ArtError("cannot write %s: video needs imageio's ffmpeg plugin; install it with "
                        "%s, or write a .gif" % (path, VIDEO_EXTRA))
     return path
+
+
+def _ffmpeg_binary():
+    import imageio_ffmpeg
+    return imageio_ffmpeg
+
+
+# Free space below which a failed video is put down to a full disk.
+FULL_DISK_BYTES = 1 << 20
 
 
 def recorder(path, every=10, inputs=()):
@@ -199,9 +209,11 @@ class VideoRecorder(Recorder):
         except OSError as e:
             raise ArtError("cannot write %s: %s" % (self.path, e.strerror)) from None
         # macro_block_size=2: imageio would otherwise resize frames to multiples of 16.
+        # ffmpeg says nothing (it would write its errors into our terminal, unasked):
+        # whether the video is whole is checked by reading it back, in `write`.
         self.writer = _ffmpeg().get_writer(self.tmp, format="FFMPEG", mode="I",
                                            fps=1.0 / self.seconds_per_frame, codec=VIDEO[ext],
-                                           macro_block_size=2, ffmpeg_log_level="error")
+                                           macro_block_size=2, ffmpeg_log_level="quiet")
         self.shape = shape
 
     def _append(self, frame):
@@ -209,8 +221,31 @@ class VideoRecorder(Recorder):
             self.writer.append_data(frame)
         except (OSError, RuntimeError) as e:
             self.discard()
-            raise ArtError("cannot write %s: %s" % (self.path, e)) from None
+            raise ArtError("cannot write %s: %s" % (self.path, self._failure(e))) from None
         self.count += 1
+
+    def _failure(self, e):
+        """Why ffmpeg failed, in a few words: it stops at a full disk without saying so
+        to us (imageio's error is its command line)."""
+        folder = os.path.dirname(os.path.abspath(self.path))
+        try:
+            stat = os.statvfs(folder)
+            if stat.f_bavail * stat.f_frsize < FULL_DISK_BYTES:
+                return "the disk is full"
+        except OSError:
+            pass
+        return "ffmpeg failed (%s)" % str(e).strip().splitlines()[0]
+
+    def _verify(self, tmp):
+        """Read the video back: ffmpeg ends with status 0 even when a full disk cut it."""
+        try:
+            frames, _ = _ffmpeg_binary().count_frames_and_secs(tmp)
+        except (OSError, RuntimeError) as e:
+            frames, error = 0, e
+        else:
+            error = "it holds %d of its %d frames" % (frames, self.count)
+        if frames != self.count:
+            raise OSError(errno.EIO, self._failure(error))
 
     def write(self):
         """Hold the last frame, close the video and move it into place.
@@ -229,7 +264,7 @@ class VideoRecorder(Recorder):
             self.discard()
             raise ArtError("cannot write %s: %s" % (self.path, e)) from None
         try:
-            files.commit(self.tmp, self.path)
+            files.commit(self.tmp, self.path, verify=self._verify)
         finally:
             self.discard()
         return frames

@@ -515,21 +515,26 @@ def fill(folder, leave=4096):
 
 @pytest.mark.slow
 def test_a_real_full_disk_keeps_the_old_picture(tiny_disk, paint, tmp_path):
-    """The issue's reproduction: paint to a small tmpfs, fill it, paint again."""
+    """The issue's reproduction: paint to a small tmpfs, fill it, paint again; and each
+    other kind of output onto the full disk."""
     out = tiny_disk / "good.jpg"
     paint(*SHALLOW, "--out", str(out), check=0)
     before = out.read_bytes()
     fill(tiny_disk)
-    for name, extra in (("good.jpg", []), ("good.tif", ["--bit-depth", "16"]),
-                        ("report.json", [])):
-        target = ["--out", str(out)] if name != "report.json" else [
-            "--out", str(tmp_path / "elsewhere.png"), "--report", str(tiny_disk / name)]
-        if name == "good.tif":
-            target = ["--out", str(tiny_disk / name)]
+    elsewhere = str(tmp_path / "elsewhere.png")
+    cases = [("good.jpg", ["--out", str(out)]),
+             ("good.tif", ["--out", str(tiny_disk / "good.tif"), "--bit-depth", "16"]),
+             ("run.gif", ["--out", elsewhere, "--animate", str(tiny_disk / "run.gif")])]
+    if animate._ffmpeg() is not None:
+        # ffmpeg stops at the full disk and ends with status 0: the video read back says so.
+        cases.append(("run.mp4", ["--out", elsewhere, "--animate", str(tiny_disk / "run.mp4"),
+                                  "--animate-every", "1"]))
+    cases.append(("report.json", ["--out", elsewhere, "--report", str(tiny_disk / "report.json")]))
+    for name, target in cases:
         if name == "report.json":
             with open(tiny_disk / "filler2", "wb") as f:      # the last 4 kB: a report fits
                 f.write(b"\0" * 4096)
-        proc = paint(*SHALLOW, "--size", "400", *target, *extra)
+        proc = paint(*SHALLOW, "--size", "400", *target)
         assert proc.returncode == 2, proc.stdout
         assert re.fullmatch(r"error: cannot write \S+%s: the disk is full \(any file that was "
                             r"there is as it was\)\n" % re.escape(name), proc.stderr), proc.stderr
