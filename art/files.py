@@ -30,6 +30,9 @@ def check_writable(path, inputs=()):
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ArtError("cannot write %s: it is a folder; name a file" % path)
+    if os.path.exists(path) and not os.path.isfile(path):
+        # A device or a pipe: the rename would replace it with a file (/dev/null!).
+        raise ArtError("cannot write %s: it is not a regular file; name a file" % path)
     for other in inputs:
         if other and os.path.exists(other) and os.path.exists(path) \
                 and os.path.samefile(other, path):
@@ -72,20 +75,22 @@ def atomic_path(path, inputs=(), size=None, verify=None):
       ArtError: `path` cannot be written (a folder, an input, a missing or read-only
         folder, a full disk); the file that was at `path` is left as it was.
     """
-    path = check_writable(path, inputs)
+    shown = check_writable(path, inputs)
+    # Through a symbolic link to the file it names: the link stays a link.
+    path = os.path.realpath(shown) if os.path.islink(shown) else shown
     folder = os.path.dirname(os.path.abspath(path))
     suffix = os.path.splitext(path)[1]
     try:
         fd, tmp = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), suffix=suffix, dir=folder)
     except OSError as e:
-        raise _unwritten(path, e) from None
+        raise _unwritten(shown, e) from None
     os.close(fd)
     try:
         try:
             yield tmp
         except OSError as e:
-            raise _unwritten(path, e) from None
-        commit(tmp, path, size, verify)
+            raise _unwritten(shown, e) from None
+        commit(tmp, path, size, verify, shown=shown)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -96,19 +101,19 @@ def _unwritten(path, e):
                     % (path, _reason(e)))
 
 
-def commit(tmp, path, size=None, verify=None):
+def commit(tmp, path, size=None, verify=None, shown=None):
     """Check the finished temporary file `tmp` (see `atomic_path`), flush it to the disk
     and rename it over `path`.
 
     Raises:
       ArtError: it is empty, not `size` bytes, fails `verify`, or cannot be synced
-        or renamed; `path` is as it was.
+        or renamed; `path` is as it was. The message names `shown` (default `path`).
     """
     try:
         _settle(tmp, size, verify)
         publish(tmp, path)
     except OSError as e:
-        raise _unwritten(path, e) from None
+        raise _unwritten(shown or path, e) from None
     _sync_folder(os.path.dirname(os.path.abspath(path)))
 
 

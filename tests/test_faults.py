@@ -605,3 +605,14 @@ def test_a_render_cut_by_a_signal_resumes_to_the_same_picture(files, tmp_path, w
     assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(images.load_image(out), whole)
     assert not (work / "state.npz").exists()
+
+
+def test_a_device_is_never_replaced_and_a_link_is_written_through(tmp_path):
+    with pytest.raises(ArtError, match="cannot write /dev/null: it is not a regular file"):
+        art_files.write_json("/dev/null", {})
+    target = tmp_path / "real.png"
+    images.save_image(target, PICTURE * 0)
+    (tmp_path / "link.png").symlink_to(target)
+    images.save_image(tmp_path / "link.png", PICTURE)
+    assert (tmp_path / "link.png").is_symlink()
+    np.testing.assert_array_equal(images.load_image(target), images.to_uint8(PICTURE))
