@@ -16,6 +16,9 @@ from art.errors import ArtError
 
 # A margin wider than this paints more canvas than picture at the coarsest level.
 MAX_EDGE_MARGIN = 256
+# More than any painting needs (L-BFGS has converged long before), and counts that fit a
+# checkpoint's int64 and a progress line.
+MAX_ITERATIONS = 10 ** 7
 
 
 def parse_layer_weights(text):
@@ -207,10 +210,12 @@ class PaintConfig:
         """Refuse settings that cannot work, before any expensive work starts; each error
         names the bad value and what would be valid. The picture's size is checked by
         `check_size`, its tiles by `art.levels.plan`."""
-        if self.iterations < 1:
-            raise ArtError("--iterations must be at least 1, got %d" % self.iterations)
-        if self.schedule is not None and (not self.schedule or min(self.schedule) < 1):
-            raise ArtError("--schedule needs one or more iteration counts >= 1, coarsest first")
+        if not 1 <= self.iterations <= MAX_ITERATIONS:
+            raise ArtError("--iterations must be 1-%d, got %d" % (MAX_ITERATIONS, self.iterations))
+        if self.schedule is not None and (not self.schedule or min(self.schedule) < 1
+                                          or max(self.schedule) > MAX_ITERATIONS):
+            raise ArtError("--schedule needs one or more iteration counts 1-%d, coarsest first"
+                           % MAX_ITERATIONS)
         if self.tile_mode not in ("exact", "independent"):
             raise ArtError("unknown --tile-mode %r; valid: exact, independent" % self.tile_mode)
         if not (math.isfinite(self.checkpoint_every) and self.checkpoint_every > 0):

@@ -45,6 +45,8 @@ def find_weights(path=None):
     """
     if path is not None:
         path = os.fspath(path)
+        if os.path.isdir(path):
+            raise ArtError("%s: a folder; name a weights file (.npz, .mat or .h5)" % path)
         if not os.path.isfile(path):
             raise ArtError("%s: no such file" % path)
         return path

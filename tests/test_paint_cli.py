@@ -57,7 +57,10 @@ BAD = [
     (["--weights", "{d}/missing.npz"], "missing.npz: no such file"),
     (["--weights", "{d}/content.png"], "content.png: unknown weights format '.png'; accepted "
                                        "extensions: .h5, .hdf5, .mat, .npz$"),
-    (["--iterations", "0"], "--iterations must be at least 1"),
+    (["--iterations", "0"], "--iterations must be 1-10000000, got 0$"),
+    (["--iterations", "99999999999999999999"], "--iterations must be 1-10000000, got 9999"),
+    (["--schedule", "5,100000000"], "--schedule needs one or more iteration counts 1-10000000"),
+    (["--weights", "{d}"], "paint\\d+: a folder; name a weights file \\(.npz, .mat or .h5\\)$"),
     (["--style-weight", "nan"], "--style-weight must be a finite number"),
     (["--style-scale", "0"], "--style-scale must be a finite number > 0"),
     (["--init", "{d}/missing.png"], "cannot read image .*missing.png"),
