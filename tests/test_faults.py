@@ -333,6 +333,7 @@ MULTI = ["--size", "96", "--schedule", "3,3", "--tile-size", "48", "--init", "no
          "--precision", "float32"]
 
 
+@pytest.mark.slow
 def test_a_checkpoint_that_cannot_be_written_ends_in_one_line_and_resumes(paint, tmp_path,
                                                                           monkeypatch):
     """A full disk under --workdir at a level's checkpoint: exit 2, one line, nothing
@@ -363,6 +364,7 @@ def test_a_checkpoint_that_cannot_be_written_ends_in_one_line_and_resumes(paint,
         tmp_path / "resumed.png") in again.stderr
 
 
+@pytest.mark.slow
 def test_a_finished_print_whose_picture_cannot_be_written_is_not_painted_again(paint, tmp_path,
                                                                                 monkeypatch):
     """A full disk at the very end of a print: exit 2, one line; --resume then writes the
