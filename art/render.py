@@ -405,8 +405,15 @@ class _Render:
 
         def step_callback(x):
             self.history.append(dict(latest, level=level.index + 1))
-            self.clock.measure(time.perf_counter() - began, optimizer.iterations - done_before,
-                               optimizer.evaluations - evaluations_before, work)
+            now = time.perf_counter()
+            if first_step:
+                # The rate from the second iteration on: the first one's time is mostly
+                # building and warming up the graph (10.7 s of a 4K render's first level,
+                # whose iterations take 0.5 s), and would put hours on the clock.
+                self.clock.measure(now - first_step[0], optimizer.iterations - first_step[1],
+                                   optimizer.evaluations - first_step[2], work)
+            else:
+                first_step.extend((now, optimizer.iterations, optimizer.evaluations))
             if self.callback is not None:
                 self.callback(Progress(
                     iteration=optimizer.iterations, iterations=level.iterations,
@@ -419,7 +426,7 @@ class _Render:
 
         self.keep(level, lambda: level_start if optimizer.x is None else level_picture(optimizer.x),
                   state)
-        began = time.perf_counter()
+        first_step = []         # (time, iterations, evaluations) at this run's first step
         done_before, evaluations_before = optimizer.iterations, optimizer.evaluations
         try:
             return optimizer.minimize(evaluator, None if saved is not None else start,

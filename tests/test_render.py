@@ -195,6 +195,8 @@ def test_levels_go_coarse_to_fine(tf1, random_weights):
     assert [(p.level, p.iteration) for p in seen] == [(1, 1), (1, 2), (1, 3), (1, 4),
                                                     (2, 1), (2, 2), (2, 3)]
     assert seen[-1].levels == 2 and seen[-1].left == 0 and seen[0].shape == (36, 52)
+    # The time left is measured from the second iteration: the first builds the graph.
+    assert seen[0].left is None and all(p.left is not None for p in seen[1:])
     assert finished[0][:2] == ((36, 52), (36, 52, 3))
     # The state holds the finer level's canvas: its picture and the 16-px edge margin.
     assert finished[0][2]["start"].shape == (72 + 32, 104 + 32, 3)
