@@ -168,10 +168,11 @@ def main(argv=None):
             def progress(p, i=i, panel=panel):
                 later = sum(costs[i + 1:]) / costs[i] * p.seconds_per_iteration * config.iterations
                 if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == 1):
+                    left = p.seconds_left       # None until a second iteration has been timed
                     print("  iteration %d/%d  loss %.4g  %.2f s/it  %s left (all panels: %s)" % (
                         p.iteration, p.iterations, p.losses["total"], p.seconds_per_iteration,
-                        cli.format_seconds(p.seconds_left), cli.format_seconds(p.seconds_left + later)),
-                        flush=True)
+                        "?" if left is None else cli.format_seconds(left),
+                        "?" if left is None else cli.format_seconds(left + later)), flush=True)
                 if recorder is not None and p.iteration % recorder.every == 0:
                     recorder.add(p.iteration, sheet.draw_sheet(sheet_rows({panel.name: p.image()})))
 
