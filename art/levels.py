@@ -211,9 +211,15 @@ def tile_size(levels):
 def memory_need(levels, config):
     """Estimated peak bytes of a render: its most demanding level. A piece's activations
     scale with its level's deepest layer (`art.layers.activation_share`)."""
-    return max(FIXED_BYTES + PIECE_BYTES_PER_PIXEL * level.piece_pixels
-               * layers.activation_share(layers.deepest(names_of(level_config(config, level))))
+    return max(piece_bytes(level.piece_pixels, names_of(level_config(config, level)))
                + PICTURE_BYTES_PER_PIXEL * level.pixels for level in levels)
+
+
+def piece_bytes(pixels, names):
+    """Bytes of one evaluation of a piece of `pixels` down to `names`' deepest layer, with
+    the process's fixed share: what every memory estimate here is made of."""
+    return FIXED_BYTES + PIECE_BYTES_PER_PIXEL * pixels \
+        * layers.activation_share(layers.deepest(names))
 
 
 def style_shape(level, config, style_hw):
@@ -239,8 +245,7 @@ def check_styles(levels, config, style_shapes, available=None):
                                                   level.picture[0], layers.deepest(names), need))
             # Its targets are evaluated in the level's tiles, or whole.
             piece = min(h * w, level.piece_pixels) if level.tiles else h * w
-            bytes_needed = FIXED_BYTES + PIECE_BYTES_PER_PIXEL * piece \
-                * layers.activation_share(layers.deepest(names)) + STYLE_BYTES_PER_PIXEL * h * w
+            bytes_needed = piece_bytes(piece, names) + STYLE_BYTES_PER_PIXEL * h * w
             if available is not None and bytes_needed > available:
                 raise ArtError("the style image scaled to %dx%d (--style-scale %g of the %dx%d "
                                "picture) needs about %.1f GB and this machine has %.1f GB "
@@ -252,8 +257,7 @@ def check_styles(levels, config, style_shapes, available=None):
 def one_piece_need(shape, names):
     """Estimated peak bytes of painting a picture of `shape` in one piece with `names`."""
     pixels = shape[0] * shape[1]
-    return FIXED_BYTES + PIECE_BYTES_PER_PIXEL * pixels \
-        * layers.activation_share(layers.deepest(names)) + PICTURE_BYTES_PER_PIXEL * pixels
+    return piece_bytes(pixels, names) + PICTURE_BYTES_PER_PIXEL * pixels
 
 
 def picture_need(shape, config):
