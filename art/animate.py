@@ -234,7 +234,7 @@ class VideoRecorder(Recorder):
                 return "the disk is full"
         except OSError:
             pass
-        return "ffmpeg failed (%s)" % str(e).strip().splitlines()[0]
+        return "ffmpeg failed (%s)" % (str(e).strip().splitlines() or [type(e).__name__])[0]
 
     def _verify(self, tmp):
         """Read the video back: ffmpeg ends with status 0 even when a full disk cut it."""
