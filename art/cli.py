@@ -102,17 +102,21 @@ def format_seconds(seconds):
         else "%d:%02d" % (seconds // 60, seconds % 60)
 
 
+# What docker stop, a job scheduler and a closing terminal send.
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
 def _on_signal(signum, frame):
     # One is enough: a second SIGTERM (a scheduler repeating itself) must not cut
     # short the checkpoint the first one is writing.
-    for other in (signal.SIGTERM, signal.SIGHUP):
+    for other in STOP_SIGNALS:
         signal.signal(other, signal.SIG_IGN)
     raise Interrupted(signum)
 
 
 def handle_signals():
     """Make SIGTERM and SIGHUP end a run as Ctrl-C does (`art.errors.Interrupted`)."""
-    for signum in (signal.SIGTERM, signal.SIGHUP):
+    for signum in STOP_SIGNALS:
         signal.signal(signum, _on_signal)
 
 
@@ -143,6 +147,6 @@ def run_main(main, argv=None):
         if os.environ.get("ART_TRACEBACK"):
             raise
         print("error: internal error, %s: %s (a bug in art; ART_TRACEBACK=1 shows where)"
-              % (type(e).__name__, e), file=sys.stderr)
+              % (type(e).__name__, " ".join(str(e).split())), file=sys.stderr)
         status = 1
     sys.exit(status or 0)
