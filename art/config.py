@@ -46,7 +46,9 @@ def parse_layer_weights(text):
 def parse_schedule(text):
     """'300,75,18' -> [300, 75, 18]: iterations per level, coarsest first."""
     try:
-        schedule = [int(part) for part in text.split(",") if part.strip()]
+        # An empty entry ('1,,2') is refused like any other bad count, not dropped: the
+        # user meant some number of levels.
+        schedule = [int(part) for part in text.split(",")]
     except ValueError:
         raise ArtError("--schedule %r: expected iterations per level, coarsest first, "
                        "e.g. 300,75,18,10" % text) from None
@@ -284,6 +286,23 @@ class PaintConfig:
                            % (self.tiles, self.tile_size))
         if self.tiles and self.tile_size:
             raise ArtError("give --tiles or --tile-size, not both")
+
+    def check_paints(self):
+        """Refuse a painting with nothing to paint: no style with weight (a style weight of
+        0, or every style layer weighted 0, paints the photo back), or no term with weight
+        at all. Reconstructions (`art.sheet`) paint one term alone and skip this."""
+        def weighted(weight, layer_weights):
+            return weight > 0 and any(w > 0 for w in layer_weights.values())
+        styled = weighted(self.style_weight, self.style_layers) \
+            or weighted(self.moment_weight, self.style_layers)
+        if not styled:
+            if self.style_weight > 0 or self.moment_weight > 0:
+                why = "--style-layers %s gives every layer weight 0" % format_layer_weights(
+                    self.style_layers)
+            else:
+                why = "--style-weight is 0"
+            raise ArtError("nothing of the style would be painted: %s; give the style a "
+                           "weight > 0 (default --style-weight 3e-3)" % why)
 
     def security(self):
         """The TLS files for a tls:// scheduler, checked: (ca, cert, key), or None when none

@@ -28,3 +28,8 @@ class Interrupted(KeyboardInterrupt):
 
     def __str__(self):
         return self.NAMES.get(self.signum, "stopped by signal %d" % self.signum)
+
+
+class CheckpointFailed(Stopped):
+    """A checkpoint could not be written (a full disk): the render stops where it is, so
+    that what it has painted is not carried on unsaved; its picture is kept as it is."""

@@ -39,12 +39,23 @@ def check_writable(path, inputs=()):
             raise ArtError("refusing to overwrite the input %s; choose another output path" % path)
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise ArtError("cannot write %s: folder %s does not exist" % (path, folder))
+        raise ArtError("cannot write %s: %s" % (path, _not_a_folder(folder)))
     # The temporary file is made in the folder, so the folder (not the file) must be
     # writable; access() answers for this user, root included.
     if not os.access(folder, os.W_OK | os.X_OK):
         raise ArtError("cannot write %s: folder %s is not writable" % (path, folder))
     return path
+
+
+def _not_a_folder(folder):
+    """Why `folder` (not a folder) cannot hold a file: the first part of its path that is
+    a file, or that it does not exist."""
+    probe = folder
+    while probe != os.path.dirname(probe):
+        if os.path.exists(probe) and not os.path.isdir(probe):
+            return "%s is a file, not a folder" % probe
+        probe = os.path.dirname(probe)
+    return "folder %s does not exist" % folder
 
 
 def _reason(e):

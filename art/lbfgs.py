@@ -53,10 +53,15 @@ class LBFGS(Optimizer):
         self.g = None
         self.s, self.y = [], []
 
+    @property
+    def started(self):
+        return self.g is not None
+
     def _start(self, x0):
-        """Begin at `x0`: one evaluation."""
-        self.x = x0
-        self.f, self.g = self._evaluate(self.x)
+        """Begin at `x0`: one evaluation. Nothing is kept until it has finished, so an
+        interruption inside it leaves an optimiser that has not `started`."""
+        f, g = self._evaluate(x0)
+        self.x, self.f, self.g = x0, f, g
         self.s, self.y = [], []
         self.trace = [self.f]
 

@@ -48,9 +48,10 @@ class Optimizer:
     """What L-BFGS and Adam share: the `minimize` loop, counting, the stopping rule.
 
     A subclass provides `_start(x0)` (begin at x0), `_step()` (one iteration;
-    False when no step lowers the loss), `state()` and `restore(state)`; it
-    evaluates through `_evaluate`, and keeps `x` at the last finished iterate
-    and `trace` (the loss at the start and after each iteration).
+    False when no step lowers the loss), `started`, `state()` and
+    `restore(state)`; it evaluates through `_evaluate`, and keeps `x` at the
+    last finished iterate and `trace` (the loss at the start and after each
+    iteration).
 
     Args:
       maxiter: `minimize` runs until `iterations` reaches this (a restored
@@ -77,6 +78,14 @@ class Optimizer:
         if not (np.isfinite(f) and np.all(np.isfinite(g))):
             raise NonFiniteLoss("the loss became %s at evaluation %d" % (f, self.evaluations))
         return float(f), g
+
+    @property
+    def started(self):
+        """True once `state()` can continue the run: its first evaluation has finished.
+        Before that (an interruption inside the first evaluation, which builds the
+        graph) there is nothing of the optimiser's own to keep: the caller keeps the
+        start it gave."""
+        raise NotImplementedError
 
     def stalled(self, tolerance=None):
         """True when the loss has stopped falling by `tolerance` (default: this
@@ -131,6 +140,11 @@ class Adam(Optimizer):
             learning_rate, beta1, beta2, epsilon)
         self.m = self.v = None
         self._good = None
+
+    @property
+    def started(self):
+        # Adam's first evaluation is its first iteration's: until then f is unknown.
+        return self.f is not None
 
     def _start(self, x0):
         self.x = x0

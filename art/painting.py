@@ -13,7 +13,8 @@ import resource
 import time
 
 from art import animate, color, images, levels as plans
-from art.errors import ArtError
+from art.errors import ArtError, CheckpointFailed
+from art.workdir import STATE
 
 
 def available_memory():
@@ -151,6 +152,7 @@ def load_inputs(config):
     init_path = config.init if config.init not in ("content", "noise") else None
     paths = [content_path] + list(style_paths) + ([init_path] if init_path else [])
     images.check_output_path(config.out, paths)
+    images.check_output_path(unfinished_path(config.out), paths)
     if config.report:
         images.check_output_path(config.report, paths, extensions=(".json",))
     if config.animate:
@@ -162,6 +164,13 @@ def load_inputs(config):
     plans.check_styles(levels, config, [style.shape[:2] for style in styles], available_memory())
     init = images.cover(images.load_image(init_path), shape) if init_path else None
     return Inputs(content_path, style_paths, init_path, content, styles, init), levels, note
+
+
+def unfinished_path(out):
+    """Where an unfinished run's picture goes: beside --out (out.unfinished.png), never
+    over it, so that --out only ever holds a finished picture."""
+    root, ext = os.path.splitext(out)
+    return "%s.unfinished%s" % (root, ext)
 
 
 def checkpoint_path(out, iteration, level=None):
@@ -184,6 +193,7 @@ class Painting:
 
     def __init__(self, config, say=None):
         config.check()
+        config.check_paints()
         self.config = config
         self.say = say or (lambda line: None)
         self.inputs, self.levels, note = load_inputs(config)
@@ -194,7 +204,7 @@ class Painting:
             raise ArtError("--cluster and --workers share out a render's tiles, and this one has "
                            "none; add --tiles N (e.g. --tiles 6) or --tile-size PX")
         self.weights_path = self.weights = self.work = self.state = self.cluster = None
-        self.tile_map = None
+        self.tile_map = self.resumed_from = None
 
     @property
     def several(self):
@@ -213,11 +223,35 @@ class Painting:
             self.fingerprint = workdir.fingerprint(config, self.inputs.paths, self.weights_path,
                                                    self.levels)
             if config.resume:
+                # Checked before the lock (which writes a file there), and again under it.
+                self.work.check_resume(self.fingerprint)
+                self.work.lock()
                 self.state = self.work.resume(self.fingerprint)
+                if self.state is None:
+                    self.state = self._from_level_picture()
             else:
+                self.work.check_start()
+                self.work.lock(create=True)
+                # Checked again under the lock: another run may have started here.
                 self.work.check_start()
         if self.on_cluster:
             self.cluster = self._connect()
+
+    def _from_level_picture(self):
+        """With no checkpoint (a full disk at a level's end), the state after the finest
+        level whose picture the work folder holds; None if it holds none."""
+        from art import render
+        found = self.work.last_level(self.levels)
+        if found is None:
+            return None
+        index, path = found
+        image = images.load_image(path)
+        if self.config.preserve_colors:
+            # The level's picture has the photo's colours put back; the network painted
+            # its luminance.
+            image = color.luminance(image)
+        self.resumed_from = path
+        return render.state_after(self.levels, index, image)
 
     def _connect(self):
         from art import cluster, files
@@ -242,6 +276,8 @@ class Painting:
     def close(self):
         if self.cluster is not None:
             self.cluster.close()
+        if self.work is not None:
+            self.work.unlock()
 
     def __enter__(self):
         return self
@@ -285,10 +321,12 @@ class Painting:
         if self.state is None and self.work is not None:
             self.work.start(self.fingerprint)
         self.say(self.describe(arithmetic, why))
+        source = getattr(self.work, "path", None) if self.resumed_from is None else (
+            "%s (no checkpoint: the level's picture as saved, in 8 bits)" % self.resumed_from)
         if self.state is not None and int(self.state["level"]) == len(self.levels):
-            self.say("resuming from %s: the painting is finished; writing it" % self.work.path)
+            self.say("resuming from %s: the painting is finished; writing it" % source)
         elif self.state is not None:
-            self.say("resuming from %s: level %d/%d" % (self.work.path, int(self.state["level"]) + 1,
+            self.say("resuming from %s: level %d/%d" % (source, int(self.state["level"]) + 1,
                                                          len(self.levels)))
         elif self.work is not None and config.resume:
             self.say("nothing was checkpointed in %s yet: painting from the start"
@@ -302,56 +340,83 @@ class Painting:
                                    on_level=keeper.level_done, init=colours.init,
                                    state=self.state, tile_map=self.tile_map)
             wall = time.time() - started
-            # The checkpoint first: it is what a resumed render needs, the picture only shows.
+            # The checkpoint first: it is what a resumed render needs, the picture only
+            # shows. Neither failing stops the other from being tried.
+            failed = []
             if result.status in ("interrupted", "stopped") and self.work is not None:
-                self.work.save_state(result.state)
-            written = self._write_picture(result.image, colours)
+                try:
+                    self.work.save_state(result.state)
+                except ArtError as e:
+                    failed.append(str(e))
+            try:
+                written = self._write_picture(result.image, colours, result.status == "done")
+            except ArtError as e:
+                if result.status == "done":
+                    raise
+                failed.append(str(e))
+                written = None
             keeper.close(result.image)
         except BaseException:
             keeper.discard()
             raise
-        outcome = self._outcome(result, written, wall)
+        outcome = self._outcome(result, written, wall, failed)
         if config.report:
             self._report(result, written, wall, arithmetic, why)
         return outcome
 
-    def _write_picture(self, image, colours):
-        """Write `image`, the picture as it is: the final one, or an unfinished level's at
-        its own size, whose file says a proportionally lower dpi so that it opens at the
-        same print size. Returns the size written, (width, height)."""
+    def _write_picture(self, image, colours, finished):
+        """Write `image`: the finished picture to --out, or the picture as it is beside it
+        (`unfinished_path`), an unfinished level's at its own size, whose file says a
+        proportionally lower dpi so that it opens at the same print size. Returns the
+        size written, (width, height)."""
         config, inputs = self.config, self.inputs
         h, w = image.shape[:2]
         dpi = config.dpi * w / inputs.content.shape[1]
-        images.save_image(config.out, colours.finish(image), inputs.paths, dpi=dpi,
+        path = config.out if finished else unfinished_path(config.out)
+        images.save_image(path, colours.finish(image), inputs.paths, dpi=dpi,
                           bit_depth=config.bit_depth)
+        if finished and os.path.isfile(unfinished_path(config.out)):
+            # An earlier interrupted run's picture, now out of date.
+            os.remove(unfinished_path(config.out))
         return w, h
 
-    def _outcome(self, result, written, wall):
+    def _outcome(self, result, written, wall, failed=()):
+        """The exit status and the line for the user. `failed`: what could not be
+        written at the end (the checkpoint, the picture as it is), as messages."""
         from art import cli
         out, work = self.config.out, self.work
-        h, w = self.inputs.content.shape[:2]
-        picture = "the picture as it is" if written == (w, h) \
-            else "the picture as it is (%dx%d, of level %d/%d)" % (
-                written + (self._level_of(written), len(self.levels)))
-        if result.status == "interrupted":
-            code = cli.exit_status(result.signal)
+        if result.status == "done":
             if work is not None:
-                return Outcome(code, "%s: wrote %s to %s; checkpoint in %s: continue with the "
-                                     "same options and --resume %s"
-                               % (result.message, picture, out, work.path, work.path), result)
-            return Outcome(code, "%s: wrote the image of iteration %d to %s"
-                           % (result.message, result.iterations, out), result)
-        if result.status == "stopped":
-            return Outcome(1, "error: %s; wrote %s to %s; checkpoint in %s: continue with the "
-                              "same options and --resume %s (on a cluster or on this machine)"
-                           % (result.message, picture, out, work.path, work.path), result)
-        if result.status == "nonfinite":
-            return Outcome(1, "error: %s; wrote the last good picture to %s"
-                           % (result.message, out), result)
-        if work is not None:
-            work.finish(self.fingerprint, out)
-        return Outcome(0, "wrote %s (%d iterations, %d evaluations, %s)" % (
-            out, result.iterations, result.evaluations, cli.format_seconds(wall)), result)
+                work.finish(self.fingerprint, out)
+            return Outcome(0, "wrote %s (%d iterations, %d evaluations, %s)" % (
+                out, result.iterations, result.evaluations, cli.format_seconds(wall)), result)
+        h, w = self.inputs.content.shape[:2]
+        what = "the last good picture" if result.status == "nonfinite" else \
+            "the picture of iteration %d" % result.iterations if work is None \
+            else "the picture as it is"
+        if written is not None:
+            what += "" if written == (w, h) else " (%dx%d, of level %d/%d)" % (
+                written + (self._level_of(written), len(self.levels)))
+            parts = ["wrote %s to %s" % (what, unfinished_path(out))]
+        else:
+            parts = ["%s was not written" % what]
+        if work is not None and result.status != "nonfinite":
+            again = "continue with the same options and --resume %s%s" % (
+                work.path, " (on a cluster or on this machine)" if self.on_cluster else "")
+            if not any(STATE in line for line in failed):
+                parts.append("checkpoint in %s: %s" % (work.path, again))
+            elif work.level_pictures():
+                parts.append("the finished levels are in %s: once it can be written, %s"
+                             % (work.path, again))
+        # What failed, unless it is what stopped the render (said first already).
+        parts += [line for line in failed if line not in result.message]
+        line = "%s: %s" % (result.message, "; ".join(parts))
+        if result.status == "interrupted":
+            return Outcome(cli.exit_status(result.signal), line, result)
+        # A checkpoint that could not be written (a full disk) is the user's to fix: 2, as
+        # every other file that cannot be written; a lost cluster or NaN: 1.
+        code = 2 if isinstance(result.error, CheckpointFailed) else 1
+        return Outcome(code, "error: " + line, result)
 
     def _level_of(self, size):
         return next((lv.index + 1 for lv in self.levels if lv.picture == size[::-1]),
@@ -413,8 +478,7 @@ class _Keeper:
                                                          self.frame_shape))
         if painting.work is not None and time.time() - self.checkpointed \
                 >= 60 * config.checkpoint_every:
-            painting.work.save_state(p.state())
-            self.checkpointed = time.time()
+            self._checkpoint(p.state())
         if self.forward is not None:
             self.forward(p)
 
@@ -422,13 +486,24 @@ class _Keeper:
         painting = self.painting
         if painting.work is None:
             return
-        path = painting.work.save_level(level, self.colours.finish(image))
+        try:
+            path = painting.work.save_level(level, self.colours.finish(image))
+        except ArtError as e:
+            raise CheckpointFailed(str(e)) from None
         # After the last level too: if its picture cannot be written (a full disk), the
         # resumed render writes it without painting again.
-        painting.work.save_state(next_state)
-        self.checkpointed = time.time()
+        self._checkpoint(next_state)
         if len(painting.levels) > 1:
             painting.say("level %d/%d done: %s" % (level.index + 1, len(painting.levels), path))
+
+    def _checkpoint(self, state):
+        """Save `state` in the work folder; a failure (a full disk) stops the render where
+        it is rather than painting on with nothing saved."""
+        try:
+            self.painting.work.save_state(state)
+        except ArtError as e:
+            raise CheckpointFailed(str(e)) from None
+        self.checkpointed = time.time()
 
     def discard(self):
         """Drop a half-recorded animation (a video's temporary file)."""

@@ -78,6 +78,7 @@ class Result:
     history: list            # per iteration: the losses dict of `Progress`, and its level
     state: dict = None       # unless done: pass to `render(state=...)` to continue
     signal: int = None       # interrupted: the signal's number (SIGINT for Ctrl-C)
+    error: Exception = None  # stopped: what stopped it (`errors.Stopped` or a subclass)
 
 
 class _Clock:
@@ -271,27 +272,20 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
         for level in levels[first:]:
             resumed = state if state is not None and int(state["level"]) == level.index else None
             image = picture(run.level(level, start, targets, resumed), level)
-            if level.index + 1 < len(levels):
-                finer = levels[level.index + 1]
-                # The finer canvas's margin starts as the painting mirrored, as its
-                # content target is the photo mirrored.
-                start = canvas(images.resize(image, finer.picture), finer.margin)
-                if on_level is not None:
-                    on_level(level, image, _level_state(level.index + 1, start, run.clock))
-            else:
-                if on_level is not None:
-                    # What continues a render that ends before its picture is written.
-                    on_level(level, image, _level_state(len(levels), image, run.clock))
-                start = image
+            after = state_after(levels, level.index, image, run.clock.elapsed)
+            start = after["start"]
+            if on_level is not None:
+                on_level(level, image, after)
         status, message, signum = "done", "", None
+        error = None
     except KeyboardInterrupt as e:
         # Ctrl-C, or SIGTERM / SIGHUP as `art.errors.Interrupted`
-        status, message, signum = "interrupted", str(e) or "interrupted", \
-            getattr(e, "signum", signal.SIGINT)
+        status, message, signum, error = "interrupted", str(e) or "interrupted", \
+            getattr(e, "signum", signal.SIGINT), None
     except Stopped as e:
-        status, message, signum = "stopped", str(e), None
+        status, message, signum, error = "stopped", str(e), None, e
     except NonFiniteLoss as e:
-        status, message, signum = "nonfinite", str(e), None
+        status, message, signum, error = "nonfinite", str(e), None, None
     finally:
         targets.close()
     if status != "done" and len(levels) > 1:
@@ -300,7 +294,20 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
                   status=status,
                   message=message, iterations=run.iterations, evaluations=run.evaluations,
                   elapsed=run.clock.elapsed, history=run.history,
-                  state=None if status == "done" else run.state(), signal=signum)
+                  state=None if status == "done" else run.state(), signal=signum, error=error)
+
+
+def state_after(levels, index, image, elapsed=0.0):
+    """The state that continues a render of `levels` from level `index`'s finished
+    picture `image`: the next level's start, or after the last level the picture
+    itself (a render that ended before its picture was written)."""
+    if index + 1 < len(levels):
+        finer = levels[index + 1]
+        # The finer canvas's margin starts as the painting mirrored, as its content
+        # target is the photo mirrored.
+        start = canvas(images.resize(image, finer.picture), finer.margin)
+        return dict(level=np.int64(index + 1), start=start, elapsed=np.float64(elapsed))
+    return dict(level=np.int64(len(levels)), start=image, elapsed=np.float64(elapsed))
 
 
 def _with_anchor(config, content_t, start):
@@ -381,6 +388,9 @@ class _Render:
         one) from `start`, or from its `saved` state; returns the flat float32 result."""
         optimizer = self.optimizer(level)
         if saved is not None:
+            if np.size(saved["x"]) != start.size:
+                raise ArtError("the saved state is for another render (its picture has %d "
+                               "values, this level's %d)" % (np.size(saved["x"]), start.size))
             optimizer.restore(saved)
         index = 0 if piece is None else piece.tile
         work = piece_work(level, self.config)[index]
@@ -393,8 +403,10 @@ class _Render:
             return piece.picture(level, x.reshape(start.shape))
 
         def state():
+            # Before the optimiser's first evaluation has finished, the level's start is
+            # the whole state: a checkpoint holds only what resumes.
             extra = {"opt/" + k: v for k, v in optimizer.state().items()} \
-                if optimizer.x is not None else {}
+                if optimizer.started else {}
             if piece is not None:
                 extra["tile"] = np.int64(piece.tile)
                 extra.update({"done/%d" % j: crop for j, crop in enumerate(piece.done)})
@@ -424,7 +436,7 @@ class _Render:
                     tiles=len(level.tiles) if level.tiles else 0,
                     left=self.clock.left(level, index, optimizer.iterations), state=state))
 
-        self.keep(level, lambda: level_start if optimizer.x is None else level_picture(optimizer.x),
+        self.keep(level, lambda: level_picture(optimizer.x) if optimizer.started else level_start,
                   state)
         first_step = []         # (time, iterations, evaluations) at this run's first step
         done_before, evaluations_before = optimizer.iterations, optimizer.evaluations

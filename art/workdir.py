@@ -6,15 +6,28 @@ its last checkpoint, so that `--resume` continues it and refuses anything else.
     state.npz              the last checkpoint (`art.render` state), with the sha256 of
                            every array and the render it belongs to; gone when the
                            render is finished (render.json then says so)
+    lock                   held (flock) by the one run painting here; it names that run
 
 Every file is written atomically: an interruption or a full disk while writing
 leaves the previous checkpoint whole. A checkpoint that does not match its
-checksums or its render is refused, never painted from.
+checksums or its render is refused, never painted from. With no checkpoint
+(a full disk at a level's end), a resumed render continues from its last
+finished level's picture.
+
+One run at a time: the folder is locked with flock(2) for the whole run. The
+kernel releases such a lock when its process ends, however it ends (SIGKILL, a
+crash): a lock left by a dead run is never held, so it cannot block a resume;
+the file itself stays and is simply locked again.
 """
 
+import errno
+import fcntl
 import hashlib
 import json
+import numbers
 import os
+import re
+import socket
 
 import numpy as np
 
@@ -30,6 +43,8 @@ NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", 
 # before: a render started then resumes as it began.
 BEFORE = {"padding": "zero", "edge_margin": 0}
 STATE = "state.npz"
+LOCK = "lock"
+LEVEL_PICTURE = re.compile(r"level-(\d+)-(\d+)x(\d+)\.png$")
 # The key of a checkpoint's own record: its render and the sha256 of every array.
 META = "meta"
 RENDER = "render.json"
@@ -77,6 +92,7 @@ class Workdir:
     def __init__(self, path):
         self.path = os.fspath(path)
         self.render_id = None
+        self._lock = None
 
     def _file(self, name):
         return os.path.join(self.path, name)
@@ -84,12 +100,25 @@ class Workdir:
     def has_state(self):
         return os.path.exists(self._file(STATE))
 
+    def unfinished(self):
+        """True when the folder holds a render that --resume would continue: a checkpoint,
+        or a finished level's picture of a render not marked finished."""
+        if self.has_state():
+            return True
+        if not self.level_pictures():
+            return False
+        try:
+            with open(self._file(RENDER)) as f:
+                return not json.load(f).get("finished")
+        except (OSError, ValueError, AttributeError):
+            return True
+
     def check_start(self):
         """Refuse a folder a new render cannot start in (an unfinished render's, or one
         that cannot be written), before any slow set-up; `start` checks again."""
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise ArtError("work folder %s is a file" % self.path)
-        if self.has_state():
+        if self.unfinished():
             raise ArtError("%s holds an unfinished render; continue it with --resume %s, or "
                            "remove it" % (self.path, self.path))
         if os.path.isdir(self.path):
@@ -97,16 +126,52 @@ class Workdir:
         elif os.path.isdir(os.path.dirname(os.path.abspath(self.path))):
             check_writable(self.path)
 
+    def lock(self, create=False):
+        """Hold the folder for this run (see the module's docstring), or ArtError naming
+        the run that holds it. `create`: make the folder first (a new render's)."""
+        if create:
+            try:
+                os.makedirs(self.path, exist_ok=True)
+            except OSError as e:
+                raise ArtError("cannot create work folder %s: %s" % (self.path, e.strerror)) \
+                    from None
+        path = self._file(LOCK)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise ArtError("cannot lock work folder %s: %s" % (self.path, e.strerror)) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip()
+            os.close(fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise ArtError("work folder %s is in use by another render (%s); wait for it "
+                               "to end, or use another --workdir"
+                               % (self.path, holder or "a running process")) from None
+            raise ArtError("cannot lock work folder %s: %s; use a folder on a local disk"
+                           % (self.path, e.strerror)) from None
+        # Who holds it, for the message above; written in place (not atomically: the
+        # lock is the flock, this text only names its holder).
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, ("process %d on %s" % (os.getpid(), socket.gethostname())).encode(), 0)
+        self._lock = fd
+
+    def unlock(self):
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def __del__(self):
+        self.unlock()
+
     def start(self, print_fingerprint):
         """Begin a new render here; refuses to overwrite an unfinished one."""
         self.check_start()
-        try:
-            os.makedirs(self.path, exist_ok=True)
-        except OSError as e:
-            raise ArtError("cannot create work folder %s: %s" % (self.path, e.strerror)) from None
-        for name in os.listdir(self.path):
-            if name.startswith("level-") and name.endswith(".png"):
-                os.remove(self._file(name))
+        if self._lock is None:
+            self.lock(create=True)
+        for name in self.level_pictures():
+            os.remove(self._file(name))
         self.render_id = render_id(print_fingerprint)
         write_json(self._file(RENDER), print_fingerprint)
 
@@ -114,6 +179,14 @@ class Workdir:
         """The state to continue from (None: nothing was checkpointed yet, so the render
         starts again from the beginning); refuses a folder of another render, a finished
         one, and a checkpoint that is damaged or not this render's."""
+        self.check_resume(print_fingerprint)
+        if not self.has_state():
+            return None
+        return self.load_state()
+
+    def check_resume(self, print_fingerprint):
+        """Refuse a folder that holds no render to continue, another render, or a finished
+        one; reads render.json alone."""
         if not os.path.isdir(self.path):
             raise ArtError("--resume %s: no such folder" % self.path)
         try:
@@ -136,43 +209,64 @@ class Workdir:
         if saved.get("finished"):
             raise ArtError("--resume %s: the render there is finished (it wrote %s); nothing "
                            "to continue" % (self.path, saved["finished"]))
-        if not self.has_state():
-            return None
-        return self.load_state()
+
+    def level_pictures(self):
+        """The names of the finished levels' pictures here."""
+        if not os.path.isdir(self.path):
+            return []
+        return sorted(name for name in os.listdir(self.path) if LEVEL_PICTURE.match(name))
+
+    def last_level(self, levels):
+        """(index, path) of the finest finished level of `levels` whose picture is here
+        (its name says its level and size), or None."""
+        found = None
+        for name in self.level_pictures():
+            k, w, h = (int(v) for v in LEVEL_PICTURE.match(name).groups())
+            if 1 <= k <= len(levels) and levels[k - 1].picture == (h, w) \
+                    and (found is None or k - 1 > found[0]):
+                found = (k - 1, self._file(name))
+        return found
 
     def load_state(self):
         """The checkpoint, checked whole and this render's, or ArtError saying what is wrong."""
         where = "--resume %s: %s" % (self.path, STATE)
+        # What every refusal adds: how to go on without this checkpoint.
+        todo = "; remove it and --resume again to continue from the last finished level " \
+            "(or from the start)"
         try:
             with np.load(self._file(STATE), allow_pickle=False) as data:
                 flat = {key: data[key] for key in data.files}
         except Exception as e:      # noqa: BLE001 -- a damaged zip raises any of a dozen
-            raise ArtError("%s cannot be read (%s); remove it to paint the render again from "
-                           "the start" % (where, str(e) or type(e).__name__)) from None
+            raise ArtError("%s cannot be read (%s)%s" % (where, str(e) or type(e).__name__,
+                                                         todo)) from None
         meta = flat.pop(META, None)
         if meta is not None:
             try:
                 meta = json.loads(str(meta))
                 sums, owner = meta["arrays"], meta["render"]
             except (ValueError, KeyError, TypeError):
-                raise ArtError("%s is damaged (its checksums do not read)" % where) from None
+                raise ArtError("%s is damaged (its checksums do not read)%s" % (where, todo)) \
+                    from None
             if owner != self.render_id:
-                raise ArtError("%s belongs to another render; remove it to paint this one "
-                               "again from the start" % where)
-            if sorted(sums) != sorted(flat):
-                raise ArtError("%s is damaged (arrays missing or added)" % where)
+                raise ArtError("%s belongs to another render%s" % (where, todo))
+            if not isinstance(sums, dict) or sorted(sums) != sorted(flat):
+                raise ArtError("%s is damaged (arrays missing or added)%s" % (where, todo))
             for key, value in flat.items():
                 if array_sha256(value) != sums[key]:
-                    raise ArtError("%s is damaged (%s does not match its checksum); remove it "
-                                   "to paint the render again from the start" % (where, key))
+                    raise ArtError("%s is damaged (%s does not match its checksum)%s"
+                                   % (where, key, todo))
         # Checkpoints written before checksums (no META) are taken on this check alone.
-        for key, value in flat.items():
-            if value.dtype.kind == "f" and not np.isfinite(value).all():
-                raise ArtError("%s is damaged (%s holds NaN or infinity)" % (where, key))
+        problem = state_problem(flat)
+        if problem:
+            raise ArtError("%s cannot be resumed (%s)%s" % (where, problem, todo))
         return unflatten(flat)
 
     def save_state(self, state):
         flat = flatten(state)
+        problem = state_problem(flat)
+        if problem:
+            # A bug in art, never a user's doing: refuse to write what could not resume.
+            raise ValueError("refusing to checkpoint a state that cannot resume: %s" % problem)
         meta = {"render": self.render_id,
                 "arrays": {key: array_sha256(value) for key, value in flat.items()}}
         flat[META] = np.array(json.dumps(meta))
@@ -206,10 +300,74 @@ def array_sha256(value):
     return digest.hexdigest()
 
 
+def _count(value, low):
+    """True for a whole number >= low (a JSON bool is not a number here)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= low
+
+
+def _is_level(level):
+    return isinstance(level, dict) and isinstance(level.get("size"), list) \
+        and len(level["size"]) == 2 and all(_count(v, 1) for v in level["size"]) \
+        and _count(level.get("iterations"), 1) and _count(level.get("tiles"), 0)
+
+
 def _is_fingerprint(saved):
+    """A fingerprint whose every field has the type and range `differences` reads."""
     return isinstance(saved, dict) and isinstance(saved.get("settings"), dict) \
-        and isinstance(saved.get("inputs"), list) and isinstance(saved.get("weights"), str) \
-        and isinstance(saved.get("levels"), list)
+        and isinstance(saved.get("inputs"), list) \
+        and all(isinstance(v, str) for v in saved["inputs"]) \
+        and isinstance(saved.get("weights"), str) \
+        and isinstance(saved.get("levels"), list) and len(saved["levels"]) >= 1 \
+        and all(_is_level(level) for level in saved["levels"])
+
+
+def _scalar(value, kinds):
+    return value.ndim == 0 and value.dtype.kind in kinds
+
+
+def state_problem(flat):
+    """What makes a flattened checkpoint unable to resume (None: nothing): every array
+    numeric and finite, the level's start a picture, counts whole and >= 0, and the
+    optimiser's vectors (if any) of one size."""
+    flat = {key: np.asarray(value) for key, value in flat.items()}
+    for key, value in flat.items():
+        if value.dtype.kind not in "iuf":
+            return "%s is not numbers" % key
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            return "%s holds NaN or infinity" % key
+    for key in ("level", "start", "elapsed"):
+        if key not in flat:
+            return "%s is missing" % key
+    if not _scalar(flat["level"], "iu") or flat["level"] < 0:
+        return "level is not a level's number"
+    if not _scalar(flat["elapsed"], "f") or flat["elapsed"] < 0:
+        return "elapsed is not a time"
+    start = flat["start"]
+    if start.ndim != 3 or start.shape[2] != 3 or min(start.shape[:2]) < 1:
+        return "start is not a picture"
+    for key, value in flat.items():
+        if key.endswith("#count") or key.split("/")[-1] in ("iterations", "evaluations") \
+                or key == "tile":
+            if not _scalar(value, "iu") or value < 0:
+                return "%s is not a count" % key
+    for key in [k for k in flat if k.endswith("#count")]:
+        name = key[:-len("#count")]
+        if any("%s#%d" % (name, i) not in flat for i in range(int(flat[key]))):
+            return "%s is incomplete" % name
+    if "opt/x" in flat:
+        size = flat["opt/x"].size
+        for key in ("opt/g", "opt/m", "opt/v"):
+            if key in flat and flat[key].size != size:
+                return "%s does not match opt/x" % key
+        vectors = [v for k, v in flat.items() if re.match(r"opt/[sy]#\d+$", k)]
+        if any(v.size != size for v in vectors):
+            return "the optimiser's history does not match opt/x"
+        for key in ("opt/f", "opt/iterations", "opt/evaluations"):
+            if key not in flat:
+                return "%s is missing" % key
+    elif any(k.startswith("opt/") for k in flat):
+        return "opt/x is missing"
+    return None
 
 
 def flatten(state):

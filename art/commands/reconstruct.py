@@ -72,6 +72,18 @@ def check_out_dir(path):
     return path
 
 
+def make_out_dir(path):
+    """Create the output folder before any work: a folder that only the attempt can
+    refuse (/sys, a read-only mount, whatever access() says for root) is one line
+    now, not an internal error once panels are painted."""
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError as e:
+        raise ArtError("cannot create %s: %s" % (path, e.strerror or e)) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ArtError("cannot write to %s: it is not writable" % path)
+
+
 def load(path, size, names):
     """The image at `path` fitted to `size`, refused before it is scaled if a panel of
     that size (painting down to layer `names`' deepest) would not fit in memory."""
@@ -131,13 +143,13 @@ def main(argv=None):
                 raise ArtError("%s panel %s: %s; choose a larger --size" % (kind, panel.label, e)) \
                     from None
             work.append((kind, image, panel, paint_config))
+    make_out_dir(out_dir)
     from art import fetch
     weights_path = fetch.ensure_weights(config.weights, say=lambda line: print(line, flush=True))
 
     cli.quiet_tensorflow()
     from art import weights as weights_mod
     weights = weights_mod.load(weights_path)
-    os.makedirs(out_dir, exist_ok=True)
 
     costs = [sheet.relative_cost(panel, image.shape) for _, image, panel, _ in work]
     done = {}   # panel name -> finished image

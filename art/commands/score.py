@@ -7,7 +7,10 @@
 Any picture can be scored (this tool's, the classic method's, another tool's): the
 weights are fixed, whatever it was painted with (see art/yardstick.py). Lower is
 better at every scale. `detail` is each picture's fine detail relative to the
---reference picture's (the first picture's without one), resized to its size.
+--reference picture's (the first picture's without one); detail depends on the
+size, so it is compared only between pictures of one size. A picture of another
+shape than the photo is scored against the photo's centre cropped to its shape,
+as paint.py paints an exact --size WxH.
 """
 
 
@@ -19,8 +22,10 @@ def parse_args(argv):
     parser = cli.Parser(description=__doc__.strip().splitlines()[0])
     parser.add_argument("pictures", nargs="+", metavar="PICTURE", help="pictures to score")
     parser.add_argument("--content", required=True, metavar="PATH", help="the photo painted")
-    parser.add_argument("--style", required=True, nargs="+", metavar="PATH",
-                        help="the style images painted with")
+    # One path per --style (repeat it for several), so that pictures may follow it:
+    # with nargs='+' it would take them as styles.
+    parser.add_argument("--style", required=True, action="append", metavar="PATH",
+                        help="a style image painted with; repeat for several")
     parser.add_argument("--style-blend", nargs="+", type=float, metavar="W",
                         help="their blend weights, as paint.py's")
     parser.add_argument("--reference", metavar="PATH",
@@ -29,6 +34,16 @@ def parse_args(argv):
     parser.add_argument("--weights", metavar="PATH", help="VGG19 weights (default vgg/vgg19.npz)")
     parser.add_argument("--report", metavar="PATH", help="write the scores as JSON here")
     return parser.parse_args(argv)
+
+
+def size_text(shape):
+    return "%dx%d" % (shape[1], shape[0])
+
+
+def same_aspect(a, b, tolerance=0.01):
+    """True when shapes `a` and `b` (height, width) have one aspect ratio, within the
+    rounding of a resize to whole pixels."""
+    return abs(a[1] * b[0] / (a[0] * b[1]) - 1) <= tolerance
 
 
 def main(argv=None):
@@ -43,6 +58,23 @@ def main(argv=None):
     pictures = [images.load_image(path) for path in paths]
     content = images.load_image(args.content)
     styles = [images.load_image(path) for path in args.style]
+    first = pictures[0].shape[:2]
+    if args.reference:
+        for path, picture in zip(paths[1:], pictures[1:]):
+            if picture.shape[:2] != first:
+                raise ArtError("--reference %s is %s and %s is %s: detail is compared between "
+                               "pictures of one size; resize one, or score without --reference"
+                               % (args.reference, size_text(first), path,
+                                  size_text(picture.shape[:2])))
+    elif any(picture.shape[:2] != first for picture in pictures[1:]):
+        print("note: detail is relative to %s, for the pictures of its size (%s) only"
+              % (paths[0], size_text(first)), flush=True)
+    for path, picture in zip(paths, pictures):
+        if not same_aspect(picture.shape[:2], content.shape[:2]):
+            print("note: %s (%s) has another shape than the photo (%s): scored against the "
+                  "photo's centre cropped to its shape, as paint.py paints --size %s"
+                  % (path, size_text(picture.shape[:2]), size_text(content.shape[:2]),
+                     size_text(picture.shape[:2])), flush=True)
     weights_path = fetch.ensure_weights(args.weights, say=lambda line: print(line, flush=True))
     cli.quiet_tensorflow()
     from art import seams, weights as weights_mod, yardstick
@@ -51,15 +83,17 @@ def main(argv=None):
     scored = {}
     for path, picture in zip(paths, pictures):
         shape = picture.shape[:2]
-        with yardstick.Yardstick(weights, content, styles, shape, args.style_blend) as stick:
+        # Never stretched: the photo's centre at the picture's shape (a photo of the
+        # picture's shape goes in as it is, resized once per scale by the yardstick).
+        photo = content if same_aspect(shape, content.shape[:2]) else images.cover(content, shape)
+        with yardstick.Yardstick(weights, photo, styles, shape, args.style_blend) as stick:
             score = stick.score(picture)
-        detail = seams.detail(images.resize(pictures[0], shape)) if shape != pictures[0].shape[:2] \
-            else reference
-        scored[path] = dict(score.to_dict(), detail_ratio=score.detail / detail)
-        print("%s  %dx%d  sum %.4g  %s  fine %.4g  detail %.3f" % (
-            path, shape[1], shape[0], score.sum,
+        ratio = score.detail / reference if shape == first else None
+        scored[path] = dict(score.to_dict(), detail_ratio=ratio)
+        print("%s  %s  sum %.4g  %s  fine %.4g  detail %s" % (
+            path, size_text(shape), score.sum,
             "  ".join("L%d %.4g" % (s["k"], s["total"]) for s in score.scales),
-            score.fine, score.detail / detail), flush=True)
+            score.fine, "-" if ratio is None else "%.3f" % ratio), flush=True)
     if args.report:
         files.write_json(args.report, dict(content=args.content, style=args.style,
                                            reference=args.reference, scores=scored))
