@@ -93,6 +93,7 @@ class Workdir:
         self.path = os.fspath(path)
         self.render_id = None
         self._lock = None
+        self._made = False
 
     def _file(self, name):
         return os.path.join(self.path, name)
@@ -129,6 +130,7 @@ class Workdir:
     def lock(self, create=False):
         """Hold the folder for this run (see the module's docstring), or ArtError naming
         the run that holds it. `create`: make the folder first (a new render's)."""
+        self._made = create and not os.path.isdir(self.path)
         if create:
             try:
                 os.makedirs(self.path, exist_ok=True)
@@ -158,9 +160,18 @@ class Workdir:
         self._lock = fd
 
     def unlock(self):
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        if self._lock is None:
+            return
+        if self._made and not os.path.exists(self._file(RENDER)):
+            # Made for a render that never started (refused by a later check, a cluster
+            # that did not answer): leave no trace of it.
+            try:
+                os.remove(self._file(LOCK))
+                os.rmdir(self.path)
+            except OSError:
+                pass
+        os.close(self._lock)
+        self._lock = None
 
     def __del__(self):
         self.unlock()

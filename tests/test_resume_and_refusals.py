@@ -280,6 +280,7 @@ def test_score_refuses_a_reference_of_another_size(files, tmp_path, capsys):
         % (tmp_path / "small.png", files / "content.png")]
 
 
+@pytest.mark.slow
 def test_score_crops_the_photo_to_a_picture_of_another_shape_and_says_so(files, tmp_path,
                                                                          capsys):
     portrait = tmp_path / "portrait.png"
