@@ -288,21 +288,18 @@ class PaintConfig:
             raise ArtError("give --tiles or --tile-size, not both")
 
     def check_paints(self):
-        """Refuse a painting with nothing to paint: no style with weight (a style weight of
-        0, or every style layer weighted 0, paints the photo back), or no term with weight
-        at all. Reconstructions (`art.sheet`) paint one term alone and skip this."""
-        def weighted(weight, layer_weights):
-            return weight > 0 and any(w > 0 for w in layer_weights.values())
-        styled = weighted(self.style_weight, self.style_layers) \
-            or weighted(self.moment_weight, self.style_layers)
-        if not styled:
-            if self.style_weight > 0 or self.moment_weight > 0:
-                why = "--style-layers %s gives every layer weight 0" % format_layer_weights(
-                    self.style_layers)
-            else:
-                why = "--style-weight is 0"
-            raise ArtError("nothing of the style would be painted: %s; give the style a "
-                           "weight > 0 (default --style-weight 3e-3)" % why)
+        """Refuse a painting with no style in it: a style weight of 0 (the moments term
+        counts as style), or every style layer weighted 0, paints the photo back.
+        Reconstructions (`art.sheet`) paint one term alone and skip this."""
+        if not (self.style_weight > 0 or self.moment_weight > 0):
+            why = "--style-weight is 0"
+        elif not any(w > 0 for w in self.style_layers.values()):
+            why = "--style-layers %s gives every layer weight 0" % format_layer_weights(
+                self.style_layers)
+        else:
+            return
+        raise ArtError("nothing of the style would be painted: %s; give the style a "
+                       "weight > 0 (default --style-weight 3e-3)" % why)
 
     def security(self):
         """The TLS files for a tls:// scheduler, checked: (ca, cert, key), or None when none

@@ -7,6 +7,7 @@ through `say`, progress as `art.render.Progress` records, and `Painting.run`
 returns an `Outcome` for the script to print and exit with.
 """
 
+import contextlib
 import dataclasses
 import os
 import resource
@@ -14,7 +15,6 @@ import time
 
 from art import animate, color, images, levels as plans
 from art.errors import ArtError, CheckpointFailed
-from art.workdir import STATE
 
 
 def available_memory():
@@ -321,8 +321,9 @@ class Painting:
         if self.state is None and self.work is not None:
             self.work.start(self.fingerprint)
         self.say(self.describe(arithmetic, why))
-        source = getattr(self.work, "path", None) if self.resumed_from is None else (
+        source = self.resumed_from and (
             "%s (no checkpoint: the level's picture as saved, in 8 bits)" % self.resumed_from)
+        source = source or (self.work and self.work.path)
         if self.state is not None and int(self.state["level"]) == len(self.levels):
             self.say("resuming from %s: the painting is finished; writing it" % source)
         elif self.state is not None:
@@ -342,10 +343,11 @@ class Painting:
             wall = time.time() - started
             # The checkpoint first: it is what a resumed render needs, the picture only
             # shows. Neither failing stops the other from being tried.
-            failed = []
+            failed, checkpointed = [], False
             if result.status in ("interrupted", "stopped") and self.work is not None:
                 try:
                     self.work.save_state(result.state)
+                    checkpointed = True
                 except ArtError as e:
                     failed.append(str(e))
             try:
@@ -359,7 +361,7 @@ class Painting:
         except BaseException:
             keeper.discard()
             raise
-        outcome = self._outcome(result, written, wall, failed)
+        outcome = self._outcome(result, written, wall, failed, checkpointed)
         if config.report:
             self._report(result, written, wall, arithmetic, why)
         return outcome
@@ -375,14 +377,16 @@ class Painting:
         path = config.out if finished else unfinished_path(config.out)
         images.save_image(path, colours.finish(image), inputs.paths, dpi=dpi,
                           bit_depth=config.bit_depth)
-        if finished and os.path.isfile(unfinished_path(config.out)):
-            # An earlier interrupted run's picture, now out of date.
-            os.remove(unfinished_path(config.out))
+        if finished:
+            # An earlier interrupted run's picture, now out of date; left if it cannot go.
+            with contextlib.suppress(OSError):
+                os.remove(unfinished_path(config.out))
         return w, h
 
-    def _outcome(self, result, written, wall, failed=()):
+    def _outcome(self, result, written, wall, failed=(), checkpointed=False):
         """The exit status and the line for the user. `failed`: what could not be
-        written at the end (the checkpoint, the picture as it is), as messages."""
+        written at the end (the checkpoint, the picture as it is), as messages;
+        `checkpointed`: whether the work folder's checkpoint was written."""
         from art import cli
         out, work = self.config.out, self.work
         if result.status == "done":
@@ -403,7 +407,7 @@ class Painting:
         if work is not None and result.status != "nonfinite":
             again = "continue with the same options and --resume %s%s" % (
                 work.path, " (on a cluster or on this machine)" if self.on_cluster else "")
-            if not any(STATE in line for line in failed):
+            if checkpointed:
                 parts.append("checkpoint in %s: %s" % (work.path, again))
             elif work.level_pictures():
                 parts.append("the finished levels are in %s: once it can be written, %s"
@@ -438,7 +442,10 @@ class Painting:
             "wall_seconds": wall, "optimizer_seconds": result.elapsed,
             "seconds_per_evaluation": result.elapsed / max(result.evaluations, 1),
             "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-            "output": os.path.abspath(config.out), "output_size": list(written),
+            # Where the picture went: --out, or beside it when unfinished; None if nowhere.
+            "output": None if written is None else os.path.abspath(
+                config.out if result.status == "done" else unfinished_path(config.out)),
+            "output_size": None if written is None else list(written),
             "losses": result.history,
         }
         if self.cluster is not None:

@@ -276,8 +276,7 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
             start = after["start"]
             if on_level is not None:
                 on_level(level, image, after)
-        status, message, signum = "done", "", None
-        error = None
+        status, message, signum, error = "done", "", None, None
     except KeyboardInterrupt as e:
         # Ctrl-C, or SIGTERM / SIGHUP as `art.errors.Interrupted`
         status, message, signum, error = "interrupted", str(e) or "interrupted", \

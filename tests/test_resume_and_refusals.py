@@ -305,3 +305,31 @@ def test_score_crops_the_photo_to_a_picture_of_another_shape_and_says_so(files, 
 def test_an_output_under_a_file_says_the_file_is_not_a_folder(files, paint):
     assert_refused(files, paint, ["--out", "{d}/content.png/x.png"],
                    r"cannot write .*content.png/x.png: .*content.png is a file, not a folder$")
+
+
+def test_the_report_of_an_unfinished_run_names_where_its_picture_went(paint, tmp_path,
+                                                                      monkeypatch):
+    out, report = tmp_path / "out.png", tmp_path / "run.json"
+    with monkeypatch.context() as patch:
+        stop_at_evaluation(patch, 3)
+        assert paint(*ONE_PIECE, "--out", str(out), "--report", str(report)).returncode == 130
+    written = json.loads(report.read_text())
+    assert written["status"] == "interrupted" and written["output_size"] == [40, 30]
+    assert written["output"] == str(tmp_path / "out.unfinished.png")
+    # The picture as it is cannot be written (a full disk): still one line, and a report.
+    real_save = images.save_image
+
+    def save_image(path, *args, **kw):
+        if str(path).endswith(".unfinished.png"):
+            raise ArtError("cannot write %s: the disk is full" % path)
+        return real_save(path, *args, **kw)
+    with monkeypatch.context() as patch:
+        stop_at_evaluation(patch, 3)
+        patch.setattr(images, "save_image", save_image)
+        cut = paint(*ONE_PIECE, "--out", str(out), "--report", str(report))
+    assert cut.returncode == 130
+    assert cut.stderr.splitlines() == [
+        "interrupted: the picture of iteration 1 was not written; cannot write %s: the disk is "
+        "full" % (tmp_path / "out.unfinished.png")]
+    written = json.loads(report.read_text())
+    assert written["output"] is None and written["output_size"] is None

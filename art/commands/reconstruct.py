@@ -73,15 +73,13 @@ def check_out_dir(path):
 
 
 def make_out_dir(path):
-    """Create the output folder before any work: a folder that only the attempt can
-    refuse (/sys, a read-only mount, whatever access() says for root) is one line
-    now, not an internal error once panels are painted."""
+    """Create the output folder before any work: some folders only the attempt can
+    refuse (/sys as root, where access() says yes; `check_out_dir` checked the rest),
+    and that must be one line now, not an internal error once panels are painted."""
     try:
         os.makedirs(path, exist_ok=True)
     except OSError as e:
         raise ArtError("cannot create %s: %s" % (path, e.strerror or e)) from None
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise ArtError("cannot write to %s: it is not writable" % path)
 
 
 def load(path, size, names):
