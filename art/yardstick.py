@@ -17,12 +17,29 @@ style terms at full size (how well the finest brushwork matches the painting's)
 and `detail`, the mean squared Laplacian of the luminance (`art.seams`), which
 means something against another picture of the same size: the classic
 method's, say.
+
+And three figures of the picture at 100%, as a print is seen with the nose on it.
+The pyramid scales the painting to every size it scores, so a print's full size
+is judged against the painting enlarged; these judge it against the painting as
+it was painted:
+  native   the conv1_1 + conv2_1 + conv3_1 style terms (`SCORING`'s weights) of
+           full-resolution crops of the picture (`NATIVE_SIDE` px, `crop_boxes`)
+           against the style images at their own size: does the print show the
+           painting's own brushwork at its own scale? 0 for the painting itself.
+  detail/painting  the picture's `detail` over the painting's at its own size
+           (blended as the styles are): the painting's sharpness is the goal.
+  mesh     `mesh_index`: the strongest isolated peak of the luminance power
+           spectrum, a regular pattern that no painting has (a paintings scores
+           3-4, a picture painted whole at 512 px about 7).
 """
 
 import dataclasses
 import math
 
-from art import images, levels, seams, stylize, tiled, tiling
+import numpy as np
+from scipy import ndimage
+
+from art import images, layers, levels, seams, stylize, tiled, tiling
 from art.config import PaintConfig
 from art.errors import ArtError
 
@@ -37,6 +54,16 @@ SCORING = dataclasses.replace(
     content_weight=1.0, style_weight=3e-3, tv_weight=0.0, moment_weight=0.0,
     precision="float32", pooling="avg", padding="zero")
 FINE_LAYERS = ("conv1_1", "conv2_1")
+# The native-texture figure's layers and crops: the layers whose Grams describe
+# brushwork (conv4_1 and conv5_1 describe composition, which the pyramid judges), and
+# crops large enough for conv3_1's statistics, small enough to be cheap.
+NATIVE_LAYERS = ("conv1_1", "conv2_1", "conv3_1")
+NATIVE_SIDE = 1024
+# The mesh index: crops of this side, how many, and the frequencies it looks at (beyond
+# which a painting's own spectrum is smooth: its strokes are wider than ~7 px).
+MESH_SIDE, MESH_CROPS, MESH_MIN_FREQUENCY, MESH_NEIGHBOURHOOD = 256, 8, 0.15, 9
+NATIVE = dataclasses.replace(SCORING, content_layers={},
+                             style_layers={name: 1.0 for name in NATIVE_LAYERS})
 
 
 def scale_count(shape):
@@ -51,12 +78,64 @@ def scale_shapes(shape):
     return levels.level_shapes(shape[:2], scale_count(shape))[::-1]
 
 
+def crop_boxes(shape):
+    """(y0, y1, x0, x1) of the native-texture crops of a picture of `shape`: squares of
+    `NATIVE_SIDE` (or the picture's short side) centred on a grid of one or two per
+    axis, two where the picture holds two without overlap."""
+    side = min(NATIVE_SIDE, shape[0], shape[1])
+    boxes = []
+    for cy in _centres(shape[0], side):
+        for cx in _centres(shape[1], side):
+            y0, x0 = cy - side // 2, cx - side // 2
+            boxes.append((y0, y0 + side, x0, x0 + side))
+    return boxes
+
+
+def _centres(length, side):
+    count = 2 if length >= 2 * side else 1
+    return [round(length * (2 * k + 1) / (2 * count)) for k in range(count)]
+
+
+def mesh_index(picture, crops=MESH_CROPS, side=MESH_SIDE, seed=0):
+    """How strongly a regular pattern stands out of a picture's fine scale: the luminance
+    power spectrum of `crops` random `side`-px crops (each Hann-windowed, its mean
+    removed) averaged, and its strongest peak beyond `MESH_MIN_FREQUENCY` cycles/px
+    over the median of its `MESH_NEIGHBOURHOOD`-wide neighbourhood. A painting's
+    spectrum falls smoothly (3-4: noise); a mesh of period p px is a sharp peak at
+    1/p cycles/px. Returns (index, (fy, fx) of the peak in cycles/px)."""
+    grey = seams._grey(picture)
+    side = min(side, grey.shape[0], grey.shape[1])
+    rng = np.random.default_rng(seed)
+    window = np.outer(np.hanning(side), np.hanning(side))
+    power = np.zeros((side, side))
+    for _ in range(crops):
+        y = rng.integers(0, grey.shape[0] - side + 1)
+        x = rng.integers(0, grey.shape[1] - side + 1)
+        crop = grey[y:y + side, x:x + side]
+        power += np.abs(np.fft.fft2((crop - crop.mean()) * window)) ** 2
+    # The spectrum is periodic: its neighbourhoods wrap around.
+    background = ndimage.median_filter(power, size=MESH_NEIGHBOURHOOD, mode="wrap")
+    f = np.fft.fftfreq(side)
+    radius = np.hypot(f[:, None], f[None, :])
+    ratio = np.where(radius > MESH_MIN_FREQUENCY, power / np.maximum(background, 1e-30), 0.0)
+    iy, ix = np.unravel_index(np.argmax(ratio), ratio.shape)
+    return float(ratio[iy, ix]), (float(abs(f[iy])), float(abs(f[ix])))
+
+
 @dataclasses.dataclass
 class Score:
     """A picture's score: `scales[k]` is L_k's breakdown (keys of a `--report`'s
-    losses: total, content, style, style/conv1_1, ...) with its `shape`."""
+    losses: total, content, style, style/conv1_1, ...) with its `shape`; and its
+    figures at 100% (the module's docstring): `native` (with `native_layers`, its
+    terms by layer), `detail_ratio` (`detail` over the painting's) and `mesh` (with
+    the peak's frequency, `mesh_at`)."""
     scales: list
     detail: float
+    native: float = None
+    native_layers: dict = None
+    detail_ratio: float = None
+    mesh: float = None
+    mesh_at: tuple = None
 
     @property
     def sum(self):
@@ -68,7 +147,10 @@ class Score:
         return sum(self.scales[0]["style/" + n] for n in FINE_LAYERS)
 
     def to_dict(self):
-        return dict(sum=self.sum, fine=self.fine, detail=self.detail, scales=self.scales)
+        return dict(sum=self.sum, fine=self.fine, detail=self.detail, scales=self.scales,
+                    native=self.native, native_layers=self.native_layers,
+                    detail_painting=self.detail_ratio, mesh=self.mesh,
+                    mesh_at=list(self.mesh_at) if self.mesh_at else None)
 
 
 class Yardstick:
@@ -92,6 +174,7 @@ class Yardstick:
         names = list(config.content_layers) + list(config.style_layers)
         self.tile_map = tiled.LocalTiles(tiled.TileRunner(weights, config))
         self.evaluators = []
+        self.native = None
         try:
             for at in scale_shapes(self.shape):
                 cut = tiling.tiles_for(at, tile_size=TILE_SIDE, names=names)
@@ -107,14 +190,40 @@ class Yardstick:
                 style_t = stylize.blend(found, style_blend)
                 self.evaluators.append(tiled.TiledEvaluator(weights, config, at, content_t,
                                                             style_t, cut, tile_map=self.tile_map))
+            self._native_targets(weights, styles, style_blend)
         except BaseException:
             self.close()
             raise
+
+    def _native_targets(self, weights, styles, style_blend):
+        """The evaluator of the native-texture crops, against the styles' Grams at
+        their own size, and the painting's own detail (blended as the Grams)."""
+        config = dataclasses.replace(NATIVE, style_blend=style_blend)
+        names = list(NATIVE_LAYERS)
+        box = crop_boxes(self.shape)[0]
+        crop = (box[1] - box[0], box[3] - box[2])
+        if min(crop) < layers.min_size(names) or \
+                any(min(style.shape[:2]) < layers.min_size(names) for style in styles):
+            return
+        self.native_map = tiled.LocalTiles(tiled.TileRunner(weights, config))
+        found = [tiled.style_targets(
+            self.native_map, style,
+            tiling.tiles_for(style.shape[:2], tile_size=TILE_SIDE, names=names), config)
+            for style in styles]
+        self.native = tiled.TiledEvaluator(
+            weights, config, crop, {}, stylize.blend(found, style_blend),
+            tiling.tiles_for(crop, tile_size=TILE_SIDE, names=names), tile_map=self.native_map)
+        blend = np.ones(len(styles)) if style_blend is None else np.asarray(style_blend, float)
+        self.painting_detail = float(np.dot(blend / blend.sum(),
+                                            [seams.detail(style) for style in styles]))
 
     def close(self):
         for evaluator in self.evaluators:
             evaluator.close()
         self.tile_map.close()
+        if self.native is not None:
+            self.native.close()
+            self.native_map.close()
 
     def __enter__(self):
         return self
@@ -132,4 +241,14 @@ class Yardstick:
             total, breakdown = evaluator.loss(images.resize(picture, evaluator.shape))
             breakdown.pop("tv", None)
             found.append(dict(breakdown, total=total, k=k, shape=list(evaluator.shape)))
-        return Score(found, seams.detail(picture))
+        detail = seams.detail(picture)
+        score = Score(found, detail)
+        score.mesh, score.mesh_at = mesh_index(picture)
+        if self.native is not None:
+            by_crop = [self.native.loss(picture[y0:y1, x0:x1])[1]
+                       for y0, y1, x0, x1 in crop_boxes(self.shape)]
+            score.native_layers = {n: float(np.mean([b["style/" + n] for b in by_crop]))
+                                   for n in NATIVE_LAYERS}
+            score.native = sum(score.native_layers.values())
+            score.detail_ratio = detail / self.painting_detail
+        return score

@@ -51,16 +51,19 @@ def main():
     from art import images, levels as plans, render, seams, weights as weights_mod, yardstick
     weights = weights_mod.load(args.weights)
     size = images.parse_size(args.size)
-    if isinstance(size, tuple):
-        # An exact size is filled by the photo's centre, as paint.py fills it.
-        content = images.cover(images.load_image(args.content), (size[1], size[0]))
-        style = images.fit(images.load_image(args.style), max(size))
-    else:
-        content, style = common.load_pair(args.content, args.style, size)
+    photo = images.load_image(args.content)
+    # An exact size is filled by the photo's centre, as paint.py fills it. The style
+    # goes in as read: the level scales it (art.levels.style_shape), as paint.py's does.
+    content = images.cover(photo, (size[1], size[0])) if isinstance(size, tuple) else \
+        images.resize(photo, images.target_shape(photo.shape[:2], size))
+    style = images.load_image(args.style)
     config = time_to_quality.art_config(args.flags + " --schedule 1,%d" % args.iterations)
     plan = plans.plan(content.shape[:2], config)
     level = plan[-1]
-    start = images.resize(images.load_image(args.coarse), level.shape)
+    # The level's start as a render makes it from the coarser level's picture.
+    coarse = images.resize(images.load_image(args.coarse), plan[0].picture)
+    state = render.state_after(plan, 0, coarse)
+    start = render.picture(state["start"], level)
     kept = []
     began = time.perf_counter()
 
@@ -70,8 +73,7 @@ def main():
                          np.array(progress.image(), np.float32)))
 
     result = render.render(weights, content, [style], config, plan, callback=keep,
-                           state=dict(level=np.int64(level.index), start=start,
-                                      elapsed=np.float64(0.0)))
+                           state=state)
     seconds = time.perf_counter() - began
     reference = seams.detail(images.load_image(args.reference)) if args.reference else None
     curve = []
@@ -82,20 +84,23 @@ def main():
                               detail=detail / reference if reference else detail))
             print("it %4d  %6.1f s  detail %.4g" % (iteration, at, curve[-1]["detail"]), flush=True)
     with contextlib.nullcontext() if args.detail_only else yardstick.Yardstick(
-            weights, images.load_image(args.content), [images.load_image(args.style)],
-            level.shape) as stick:
+            weights, content, [style], level.picture) as stick:
         for iteration, at, evaluations, image in [] if args.detail_only else \
                 [(0, 0.0, 0, start)] + kept:
             score = stick.score(image)
             row = dict(iteration=iteration, seconds=at, evaluations=evaluations, sum=score.sum,
                        scales=[s["total"] for s in score.scales], fine=score.fine,
                        detail=score.detail / reference if reference else score.detail,
+                       native=score.native, detail_painting=score.detail_ratio,
+                       mesh=score.mesh, mesh_at=score.mesh_at,
                        style0={k: v for k, v in score.scales[0].items() if k.startswith("style/")},
                        content0=score.scales[0]["content"])
             curve.append(row)
-            print("it %4d  %6.1f s  L %s  sum %.4g  fine %.4g  detail %.3f" % (
-                iteration, at, " ".join("%.4g" % v for v in row["scales"]), row["sum"],
-                row["fine"], row["detail"]), flush=True)
+            print("it %4d  %6.1f s  L %s  sum %.4g  fine %.4g  detail %.3f  native %.4g  "
+                  "detail/painting %.3f  mesh %.1f" % (
+                      iteration, at, " ".join("%.4g" % v for v in row["scales"]), row["sum"],
+                      row["fine"], row["detail"], row["native"], row["detail_painting"],
+                      row["mesh"]), flush=True)
     if args.out:
         images.save_image(args.out, result.image)
     line = dict(date=common.now(), coarse=args.coarse, size=list(level.shape),

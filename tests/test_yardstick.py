@@ -24,6 +24,7 @@ def small_scales():
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(yardstick, "COARSEST_SIDE", 32)
         patch.setattr(yardstick, "TILE_SIDE", 48)
+        patch.setattr(yardstick, "NATIVE_SIDE", 48)
         yield
 
 
@@ -48,6 +49,18 @@ def test_a_picture_scored_against_itself_is_zero_at_every_scale(itself):
     assert [s["shape"] for s in score.scales] == [[96, 128], [48, 64], [24, 32]]
     for s in score.scales:
         assert s["total"] == pytest.approx(0.0, abs=1e-6)
+    assert score.detail_ratio == pytest.approx(1.0)
+
+
+@pytest.mark.slow
+def test_a_painting_scored_at_100_percent_against_itself_is_zero(tf1, random_weights,
+                                                                  small_scales):
+    # One crop, the whole picture: its Grams are the painting's.
+    painting = noise((40, 40, 3))
+    with yardstick.Yardstick(random_weights, painting, [painting], (40, 40)) as stick:
+        score = stick.score(painting)
+    assert score.native == pytest.approx(0.0, abs=1e-6)
+    assert score.detail_ratio == pytest.approx(1.0)
 
 
 @pytest.mark.slow
@@ -83,6 +96,57 @@ def test_each_scale_is_the_whole_picture_loss_at_that_size(tf1, random_weights, 
                                 style_t)[0]
         for key in ("total", "content", "style/conv1_1", "style/conv5_1"):
             assert s[key] == pytest.approx(want[key], rel=1e-4), (s["k"], key)
+    # At 100%: each 48-px crop of the 2x2 grid against the style at its own 60x90.
+    native = dataclasses.replace(yardstick.NATIVE)
+    style_t = stylize.style_targets(random_weights, [style], None, native)
+    boxes = yardstick.crop_boxes((96, 128))
+    assert boxes == [(0, 48, 8, 56), (0, 48, 72, 120), (48, 96, 8, 56), (48, 96, 72, 120)]
+    by_crop = [stylize.evaluate(random_weights, [picture[y0:y1, x0:x1]], native, {},
+                                style_t)[0] for y0, y1, x0, x1 in boxes]
+    for n in yardstick.NATIVE_LAYERS:
+        assert score.native_layers[n] == pytest.approx(
+            np.mean([b["style/" + n] for b in by_crop]), rel=1e-4)
+    assert score.native == pytest.approx(sum(score.native_layers.values()))
+    from art import seams
+    assert score.detail_ratio == pytest.approx(seams.detail(picture) / seams.detail(style))
+
+
+def test_crops_at_100_percent_are_one_centred_or_a_grid_of_two_per_axis(monkeypatch):
+    monkeypatch.setattr(yardstick, "NATIVE_SIDE", 1024)
+    assert yardstick.crop_boxes((768, 1024)) == [(0, 768, 128, 896)]
+    assert yardstick.crop_boxes((1536, 2048)) == [(256, 1280, 0, 1024), (256, 1280, 1024, 2048)]
+    assert len(yardstick.crop_boxes((2160, 3840))) == 4
+
+
+def noise(shape, seed=0, sigma=20.0):
+    """Smooth shapes with fine noise: a broad spectrum without a peak."""
+    rng = np.random.default_rng(seed)
+    return np.clip(smooth(shape, seed) + rng.normal(0, sigma, shape), 0, 255).astype(np.float32)
+
+
+def test_a_picture_without_a_pattern_has_a_low_mesh_index():
+    index, _ = yardstick.mesh_index(noise((512, 512, 3)))
+    assert index < 6
+
+
+@pytest.mark.parametrize("period, axis", [(2, 0), (2, 1), (4, 0), (3, 1)])
+def test_a_planted_mesh_scores_high_at_its_frequency(period, axis):
+    # A pattern of +-4 grey levels, under noise of 20: faint to the eye at 100%, as
+    # the fine levels' mesh was; its peak stands far out of the noise's spectrum.
+    picture = noise((512, 512, 3))
+    wave = 4.0 * np.cos(2 * np.pi * np.arange(512) / period)
+    picture += (wave[:, None, None] if axis == 0 else wave[None, :, None])
+    index, at = yardstick.mesh_index(picture)
+    assert index > 30
+    assert at[axis] == pytest.approx(1.0 / period, abs=1.0 / 256)
+    assert at[1 - axis] == 0.0
+
+
+def test_the_mesh_index_looks_only_beyond_the_broad_strokes():
+    # A 10-px stripe (0.1 cycles/px) is a painting's stroke, not a mesh.
+    picture = noise((512, 512, 3))
+    picture += 8.0 * np.cos(2 * np.pi * np.arange(512) / 10.0)[:, None, None]
+    assert yardstick.mesh_index(picture)[0] < 6
 
 
 @pytest.mark.slow

@@ -8,7 +8,11 @@ Any picture can be scored (this tool's, the classic method's, another tool's): t
 weights are fixed, whatever it was painted with (see art/yardstick.py). Lower is
 better at every scale. `detail` is each picture's fine detail relative to the
 --reference picture's (the first picture's without one); detail depends on the
-size, so it is compared only between pictures of one size. A picture of another
+size, so it is compared only between pictures of one size. The second line of
+each picture is its figures at 100%, against the painting at its own size:
+`native` (its brushwork's distance from the painting's, lower is better),
+`detail/painting` (its sharpness over the painting's) and `mesh` (a regular
+pattern's peak: a painting scores 3-4, 8 is visible at 400%). A picture of another
 shape than the photo is scored against the photo's centre cropped to its shape,
 as paint.py paints an exact --size WxH.
 """
@@ -94,6 +98,10 @@ def main(argv=None):
             path, size_text(shape), score.sum,
             "  ".join("L%d %.4g" % (s["k"], s["total"]) for s in score.scales),
             score.fine, "-" if ratio is None else "%.3f" % ratio), flush=True)
+        print("%s  at 100%%: native %s  detail/painting %s  mesh %.1f at (%.3f, %.3f) cycles/px"
+              % (" " * len(path), "-" if score.native is None else "%.4g" % score.native,
+                 "-" if score.detail_ratio is None else "%.3f" % score.detail_ratio,
+                 score.mesh, score.mesh_at[0], score.mesh_at[1]), flush=True)
     if args.report:
         files.write_json(args.report, dict(content=args.content, style=args.style,
                                            reference=args.reference, scores=scored))
