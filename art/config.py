@@ -130,13 +130,27 @@ class PaintConfig:
                               "of the whole loss's time); all: every level reads every style "
                               "layer, as the paper's single scale does", metavar="NAME|all")
     fine_anchor_weight: float = option(10.0, "levels after the coarsest: weight of the anchor "
-                                       "that holds the coarser level's picture (the 2x2 block "
-                                       "means of the picture against those of its upsampled "
-                                       "start) in place of the content layers; 0: the content "
-                                       "layers, as at the coarsest")
+                                       "that holds the coarser level's picture (the picture's "
+                                       "low-pass against its upsampled start's) in place of "
+                                       "the content layers; 0: the content layers, as at the "
+                                       "coarsest")
     fine_tv_weight: float = option(0.0, "weight of the total-variation term at the levels "
                                    "after the coarsest (the published multi-resolution recipes "
                                    "use 0 there)")
+    fine_start_noise: float = option(12.0, "levels after the coarsest: standard deviation (of "
+                                     "0-255) of the noise added to the level's start, the "
+                                     "coarser picture upsampled. From a smooth start the "
+                                     "style terms grow their detail where the pooling cannot "
+                                     "see it, a 2-px grid (a mesh at 100%%); noise gives them "
+                                     "detail of every frequency and phase to shape instead. "
+                                     "0: none", metavar="SIGMA")
+    fine_style_limit: float = option(1.0, "levels after the coarsest: the style images are "
+                                     "scaled with --style-scale but never beyond this multiple "
+                                     "of their own size, so a print's fine levels paint the "
+                                     "painting's own brushwork, not an enlargement of it (the "
+                                     "coarsest level keeps --style-scale: the composition's "
+                                     "strokes); 0: no limit, every level enlarges them as "
+                                     "--style-scale asks", metavar="X")
     # The loss's own anchor weight: not a flag, set per level from fine_anchor_weight
     # (`art.levels.fine_settings`); a picture's first level has nothing to anchor to.
     anchor_weight: float = dataclasses.field(default=0.0, metadata=dict(cli=False))
@@ -250,7 +264,8 @@ class PaintConfig:
         if self.fine_layers != "all":
             layers.check_names([self.fine_layers], what="--fine-layers layer (or all)")
         for name in ("content_weight", "style_weight", "tv_weight", "moment_weight",
-                     "anchor_weight", "fine_anchor_weight", "fine_tv_weight",
+                     "anchor_weight", "fine_anchor_weight", "fine_tv_weight", "fine_style_limit",
+                     "fine_start_noise",
                      "learning_rate", "style_scale", "stop_below"):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0) or (name in ("learning_rate", "style_scale")

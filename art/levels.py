@@ -225,8 +225,14 @@ def piece_bytes(pixels, names):
 def style_shape(level, config, style_hw):
     """(height, width) a style image of shape `style_hw` is scaled to on `level`:
     `config.style_scale` of the level's picture (not its canvas: the margin leaves the
-    strokes' size alone), long side to long side."""
+    strokes' size alone), long side to long side; on the levels after the coarsest,
+    never more than `config.fine_style_limit` times its own size (Gatys et al. 2017,
+    "Controlling Perceptual Factors", section 5: the composition's strokes from the
+    coarse scale, the texture from the painting at its own). An enlarged painting's
+    Grams describe blur, which is all a print's fine levels could then paint."""
     long_side = max(1, round(config.style_scale * max(level.picture)))
+    if level.index and config.fine_style_limit:
+        long_side = min(long_side, max(1, round(config.fine_style_limit * max(style_hw))))
     return target_shape(style_hw, long_side)
 
 

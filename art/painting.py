@@ -251,7 +251,7 @@ class Painting:
             # its luminance.
             image = color.luminance(image)
         self.resumed_from = path
-        return render.state_after(self.levels, index, image)
+        return render.state_after(self.levels, index, image, self.config)
 
     def _connect(self):
         from art import cluster, files

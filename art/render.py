@@ -272,7 +272,7 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
         for level in levels[first:]:
             resumed = state if state is not None and int(state["level"]) == level.index else None
             image = picture(run.level(level, start, targets, resumed), level)
-            after = state_after(levels, level.index, image, run.clock.elapsed)
+            after = state_after(levels, level.index, image, config, run.clock.elapsed)
             start = after["start"]
             if on_level is not None:
                 on_level(level, image, after)
@@ -296,25 +296,36 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
                   state=None if status == "done" else run.state(), signal=signum, error=error)
 
 
-def state_after(levels, index, image, elapsed=0.0):
-    """The state that continues a render of `levels` from level `index`'s finished
-    picture `image`: the next level's start, or after the last level the picture
-    itself (a render that ended before its picture was written)."""
+def state_after(levels, index, image, config, elapsed=0.0):
+    """The state that continues a render of `levels` with `config` from level `index`'s
+    finished picture `image`: the next level's start, or after the last level the
+    picture itself (a render that ended before its picture was written)."""
     if index + 1 < len(levels):
         finer = levels[index + 1]
         # The finer canvas's margin starts as the painting mirrored, as its content
         # target is the photo mirrored.
         start = canvas(images.resize(image, finer.picture), finer.margin)
-        return dict(level=np.int64(index + 1), start=start, elapsed=np.float64(elapsed))
+        return dict(level=np.int64(index + 1), start=fine_start(start, finer, config),
+                    elapsed=np.float64(elapsed))
     return dict(level=np.int64(len(levels)), start=image, elapsed=np.float64(elapsed))
 
 
+def fine_start(start, level, config):
+    """A finer level's start with `config.fine_start_noise`: the same noise for one seed
+    and level, so a render resumed from a level's picture starts it as it began."""
+    if not config.fine_start_noise:
+        return start
+    rng = np.random.default_rng([config.seed, level.index])
+    noise = rng.standard_normal(start.shape, np.float32) * np.float32(config.fine_start_noise)
+    return np.clip(start + noise, 0.0, 255.0)
+
+
 def _with_anchor(config, content_t, start):
-    """The level's per-position targets: the content layers', and the anchor's block
-    means of the level's start when the level is anchored."""
+    """The level's per-position targets: the content layers', and the anchor's low-pass
+    of the level's start when the level is anchored."""
     if not config.anchor_weight:
         return content_t
-    return dict(content_t, anchor=terms.block_means(start))
+    return dict(content_t, anchor=terms.anchor_target(start))
 
 
 def _level_state(index, start, clock, **more):

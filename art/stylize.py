@@ -107,7 +107,7 @@ def build_loss(image, weights, config, content_t, style_t):
     names = terms.layers_read(used)
     net = vgg.build(image, weights, config.pooling, last=layers.deepest(names),
                     precision=precision.of(config), padding=config.padding)
-    # The per-position targets: the content layers' features, and the anchor's block means.
+    # The per-position targets: the content layers' features, and the anchor's low-pass.
     inputs = {key: tf.constant(content_t[key]) for key in terms.inputs_of(used)}
     view = _whole_view(net, names, inputs, image)
     # The losses from the statistics in float64, as the tiles' reduce computes them: a

@@ -19,9 +19,9 @@ balance between content and style drift with the size):
   tv       mean over pixels and channels of the squared differences of neighbours
   moments  mean over channels of (mu - mu_t)^2 + (sigma - sigma_t)^2, the mean and
            standard deviation of each channel (off unless --moment-weight is set)
-  anchor   mean over 2x2 blocks and channels of (block mean of x - block mean of the
-           start)^2: a finer level holds the coarser level's picture, upsampled, and
-           adds only what averages out within a block (--fine-anchor-weight)
+  anchor   mean over pixels and channels of (low-pass of x - low-pass of the start)^2:
+           a finer level holds the coarser level's picture, upsampled, and adds the
+           detail above it (--fine-anchor-weight)
 
 A new term needs, in a class here and nothing elsewhere:
   1. `name`, the layers it reads (`layers`, name -> weight; none for a pixel term)
@@ -43,6 +43,7 @@ A new term needs, in a class here and nothing elsewhere:
 
 import numpy as np
 import tensorflow as tf
+from scipy import ndimage
 
 from art import layers, tiling
 
@@ -200,38 +201,64 @@ class Moments(_LayerTerm):
         return _weighted(self.weight, breakdown, dtype)
 
 
+# The anchor's low-pass: a Gaussian of this many pixels (fine level's), on 2 * RADIUS + 1
+# taps. It holds what the coarser level painted (its response is 0.45 at 0.25 cycles/px,
+# the coarser picture's own limit) and frees the band above it in every direction and
+# phase, where a level paints its detail.
+ANCHOR_SIGMA, ANCHOR_RADIUS = 0.8, 3
+
+
+def anchor_kernel():
+    """The anchor's separable low-pass taps, summing to 1."""
+    t = np.arange(-ANCHOR_RADIUS, ANCHOR_RADIUS + 1, dtype=np.float64)
+    k = np.exp(-0.5 * (t / ANCHOR_SIGMA) ** 2)
+    return k / k.sum()
+
+
 class Anchor:
-    """The picture's 2x2 block means against the start's (a finer level's start is the
-    coarser level's picture, upsampled): the coarser level's picture is held, and the
-    level paints what averages out within a block, the detail the coarser level could
-    not hold. Its target is `block_means(start)`; blocks lie on the 16-px grid of the
-    tiles, so a tile owns whole blocks."""
+    """The picture's low-pass against the start's (a finer level's start is the coarser
+    level's picture, upsampled): the coarser level's picture is held, and the level
+    paints the detail above it. Its target is `anchor_target(start)`.
+
+    A low-pass, not 2x2 block means: the block means leave free exactly the patterns
+    inside each block, a 2-px grid locked to the blocks, and a level whose style asks
+    for fine detail painted that grid (a mesh, measured by `art.yardstick.mesh_index`).
+    Beyond the picture the low-pass sees zeros, in the whole picture and its tiles
+    alike; its reach (3 px) is within every tile's margin."""
     name = "anchor"
     layers = {}
-    inputs = {"anchor": (1, 3)}
+    inputs = {"anchor": (0, 3)}
 
     def __init__(self, weight):
         self.weight = weight
 
     def stats(self, view):
-        means = tf.nn.avg_pool2d(view.pixels, 2, 2, "VALID")
-        # The pixels' box halved is the blocks' box: its corners are on the grid, or at
-        # the picture's edge, where VALID pooling drops an odd row as the halving does.
-        y0, y1, x0, x1 = (view.box[k] // 2 for k in range(4))
-        return {"anchor/blocks": tf.reduce_sum(tf.square(means[:, y0:y1, x0:x1, :]
-                                                         - view.inputs["anchor"]))}
+        y0, y1, x0, x1 = (view.box[k] for k in range(4))
+        blurred = _low_pass(view.pixels)
+        return {"anchor/blurred": tf.reduce_sum(tf.square(blurred[:, y0:y1, x0:x1, :]
+                                                          - view.inputs["anchor"]))}
 
     def loss(self, totals, targets, shape, dtype):
-        size = tf.constant((int(shape[0]) // 2) * (int(shape[1]) // 2) * 3, dtype)
-        term = self.weight * totals["anchor/blocks"] / size
+        size = tf.constant(int(shape[0]) * int(shape[1]) * 3, dtype)
+        term = self.weight * totals["anchor/blurred"] / size
         return term, {"anchor": term}
 
 
-def block_means(image):
-    """The anchor's target: the 2x2 block means of `image` (H x W x 3), [1, H/2, W/2, 3]."""
-    h, w = image.shape[0] // 2 * 2, image.shape[1] // 2 * 2
-    blocks = np.asarray(image[:h, :w], np.float64).reshape(h // 2, 2, w // 2, 2, -1)
-    return blocks.mean(axis=(1, 3)).astype(np.float32)[None]
+def _low_pass(pixels):
+    """`anchor_kernel` along rows and columns of [1, H, W, 3] pixels, zeros beyond."""
+    k = tf.constant(anchor_kernel(), pixels.dtype)
+    rows = tf.tile(tf.reshape(k, (-1, 1, 1, 1)), (1, 1, 3, 1))
+    cols = tf.tile(tf.reshape(k, (1, -1, 1, 1)), (1, 1, 3, 1))
+    out = tf.nn.depthwise_conv2d(pixels, rows, (1, 1, 1, 1), "SAME")
+    return tf.nn.depthwise_conv2d(out, cols, (1, 1, 1, 1), "SAME")
+
+
+def anchor_target(image):
+    """The anchor's target: `image` (H x W x 3) low-passed as `Anchor` does, [1, H, W, 3]."""
+    k = anchor_kernel()
+    out = ndimage.correlate1d(np.asarray(image, np.float64), k, axis=0, mode="constant")
+    out = ndimage.correlate1d(out, k, axis=1, mode="constant")
+    return out.astype(np.float32)[None]
 
 
 def terms_of(config):

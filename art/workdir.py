@@ -41,7 +41,8 @@ NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", 
                 "tls_cert", "tls_key")
 # Settings added since work folders were first written, with the one behaviour there was
 # before: a render started then resumes as it began.
-BEFORE = {"padding": "zero", "edge_margin": 0}
+BEFORE = {"padding": "zero", "edge_margin": 0, "fine_style_limit": 0.0,
+          "fine_start_noise": 0.0}
 STATE = "state.npz"
 LOCK = "lock"
 LEVEL_PICTURE = re.compile(r"level-(\d+)-(\d+)x(\d+)\.png$")

@@ -62,7 +62,7 @@ def main():
     level = plan[-1]
     # The level's start as a render makes it from the coarser level's picture.
     coarse = images.resize(images.load_image(args.coarse), plan[0].picture)
-    state = render.state_after(plan, 0, coarse)
+    state = render.state_after(plan, 0, coarse, config)
     start = render.picture(state["start"], level)
     kept = []
     began = time.perf_counter()

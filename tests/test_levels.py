@@ -5,6 +5,7 @@ import pytest
 
 from art import layers, levels as plans, tiling
 from art.config import PaintConfig
+from art.errors import ArtError
 
 # Without the edge margin, so tiles and memory are those of the picture itself.
 SCALE_AWARE = dict(fine_layers="conv3_1", fine_anchor_weight=50.0, fine_tv_weight=0.0,
@@ -136,3 +137,40 @@ def test_every_level_paints_its_picture_with_the_edge_margin_around_it():
     assert (covered == 1).all()
     assert plans.plan((300, 400), PaintConfig(edge_margin=0))[0].shape == (300, 400)
     assert PaintConfig().edge_margin == 16
+
+
+@pytest.mark.parametrize("picture, painting, scale, limit, want", [
+    # A 4K print from the built-in 768-px painting: the coarsest level scales it to its
+    # picture; the finer ones never enlarge it (today's 960, 1920, 3840 with no limit).
+    ((2160, 3840), (600, 768), 1.0, 1.0, [480, 768, 768, 768]),
+    ((2160, 3840), (600, 768), 1.0, 0.0, [480, 960, 1920, 3840]),
+    # A 2000-px painting: shrunk to the levels smaller than it, kept at its size above.
+    ((2160, 3840), (1675, 1922), 1.0, 1.0, [480, 960, 1920, 1922]),
+    # --style-scale 2: larger strokes at every level, still never past the limit.
+    ((2160, 3840), (600, 768), 2.0, 1.0, [960, 768, 768, 768]),
+    ((2160, 3840), (600, 768), 2.0, 1.5, [960, 1152, 1152, 1152]),
+    # A picture painted in one level is its own coarsest: --style-scale alone.
+    ((384, 512), (600, 768), 1.0, 1.0, [512]),
+])
+def test_fine_levels_never_enlarge_the_painting_past_the_limit(picture, painting, scale, limit,
+                                                               want):
+    config = PaintConfig(**dict(SCALE_AWARE, style_scale=scale, fine_style_limit=limit))
+    plan = plans.plan(picture, config)
+    shapes = [plans.style_shape(level, config, painting) for level in plan]
+    assert [max(s) for s in shapes] == want
+    for level, shape in zip(plan, shapes):
+        # The aspect ratio is the painting's, whatever the level.
+        assert shape[1] / shape[0] == pytest.approx(painting[1] / painting[0], rel=0.01)
+        if level.index and limit:
+            assert max(shape) <= round(limit * max(painting))
+
+
+def test_a_limited_style_is_checked_for_memory_at_its_own_size():
+    # A 4K print's finest level holds the 768-px painting at its own size, not at 3840 px:
+    # what fits with the limit is refused without it.
+    config = PaintConfig(**SCALE_AWARE)
+    plan = plans.plan((2160, 3840), config)
+    plans.check_styles(plan, config, [(600, 768)], available=2.6e9)
+    with pytest.raises(ArtError, match="the style image scaled to 960x750 .* needs about"):
+        plans.check_styles(plan, PaintConfig(**dict(SCALE_AWARE, fine_style_limit=0.0)),
+                           [(600, 768)], available=2.2e9)

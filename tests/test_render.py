@@ -277,13 +277,39 @@ def test_a_finer_level_starts_from_the_coarser_picture_mirrored(tf1, random_weig
     from art import images
     m = 8
     finished = []
-    result = run(random_weights, small_config(schedule=[2, 1], edge_margin=m),
+    result = run(random_weights, small_config(schedule=[2, 1], edge_margin=m,
+                                              fine_start_noise=0.0),
                  on_level=lambda level, image, state: finished.append((image, state)))
     assert result.image.shape == CONTENT.shape
     (coarse, state), (final, _) = finished
     assert coarse.shape == (36, 52, 3) and final is result.image
     expected = mirrored(images.resize(coarse, CONTENT.shape[:2]), m)
     np.testing.assert_array_equal(state["start"], expected)
+
+
+def test_a_finer_level_starts_with_noise_of_its_seed_and_level():
+    from art import render
+    config = small_config(schedule=[2, 1, 1], edge_margin=0, fine_start_noise=12.0)
+    plan = plans.plan(CONTENT.shape[:2], config)
+    grey = np.full(plan[0].picture + (3,), 128.0, np.float32)
+    start = render.state_after(plan, 0, grey, config)["start"]
+    noise = start - 128.0
+    # Gaussian of the asked deviation, mean 0, on every pixel and channel.
+    assert abs(noise.std() - 12.0) < 0.5 and abs(noise.mean()) < 0.5
+    assert (noise != 0).mean() > 0.95
+    # The same for one seed and level (a render resumed from the level's picture starts
+    # the level as it began), another for another seed or level.
+    np.testing.assert_array_equal(render.state_after(plan, 0, grey, config)["start"], start)
+    other_seed = dataclasses.replace(config, seed=config.seed + 1)
+    assert not np.array_equal(render.state_after(plan, 0, grey, other_seed)["start"], start)
+    finer = render.state_after(plan, 1, np.full(plan[1].picture + (3,), 128.0, np.float32),
+                               config)["start"]
+    assert not np.array_equal(finer[:start.shape[0], :start.shape[1]], start)
+    # Within 0..255 however bright the picture; none at 0.
+    white = render.state_after(plan, 0, grey + 127.0, config)["start"]
+    assert white.max() == 255.0 and white.min() > 200.0
+    quiet = dataclasses.replace(config, fine_start_noise=0.0)
+    np.testing.assert_allclose(render.state_after(plan, 0, grey, quiet)["start"], 128.0, atol=1e-3)
 
 
 def test_a_state_of_another_render_is_refused(tf1, random_weights):

@@ -19,8 +19,8 @@ F = {"conv1_1": rng.uniform(0, 3, (1, 6, 5, 64)).astype(np.float32),
      "conv2_1": rng.uniform(0, 3, (1, 3, 2, 128)).astype(np.float32)}
 T = {k: rng.uniform(0, 3, v.shape).astype(np.float32) for k, v in F.items()}
 PIXELS = rng.uniform(0, 255, (1, 6, 5, 3)).astype(np.float32)
-# The anchor's target: one mean per 2x2 block of the 6x5 pixels (the odd column has none).
-T["anchor"] = rng.uniform(0, 255, (1, 3, 2, 3)).astype(np.float32)
+# The anchor's target: one low-passed value per pixel and channel.
+T["anchor"] = rng.uniform(0, 255, (1, 6, 5, 3)).astype(np.float32)
 
 
 @pytest.fixture
@@ -126,20 +126,47 @@ def test_moments_loss(run):
         np.testing.assert_allclose(by[k], ref, rtol=1e-4)
 
 
-def test_anchor_loss_and_the_blocks_a_piece_owns(run):
+def numpy_low_pass(x, sigma, radius):
+    """A Gaussian of `sigma` px on 2 * radius + 1 taps (normalised), zeros beyond the
+    picture: the sum over the window, written out."""
+    t = np.arange(-radius, radius + 1)
+    k = np.exp(-0.5 * (t / sigma) ** 2)
+    k2 = np.outer(k, k) / k.sum() ** 2
+    h, w = x.shape[:2]
+    padded = np.zeros((h + 2 * radius, w + 2 * radius, x.shape[2]))
+    padded[radius:radius + h, radius:radius + w] = x
+    return sum(k2[i, j] * padded[i:i + h, j:j + w]
+               for i in range(2 * radius + 1) for j in range(2 * radius + 1))
+
+
+def test_anchor_loss_and_the_pixels_a_piece_owns(run):
     from art import terms
-    x = PIXELS[0, :, :4].astype(np.float64)
-    means = x.reshape(3, 2, 2, 2, 3).mean(axis=(1, 3))
+    blurred = numpy_low_pass(PIXELS[0].astype(np.float64), terms.ANCHOR_SIGMA,
+                             terms.ANCHOR_RADIUS)
+    np.testing.assert_allclose(terms.anchor_target(PIXELS[0])[0], blurred, rtol=1e-5, atol=1e-3)
     stats, total, by = run(terms.Anchor(4.0))
-    np.testing.assert_allclose(total, 4.0 * np.sum((means - T["anchor"][0]) ** 2) / means.size,
+    np.testing.assert_allclose(total, 4.0 * np.sum((blurred - T["anchor"][0]) ** 2) / blurred.size,
                                rtol=1e-5)
     assert by == {"anchor": total}
-    np.testing.assert_allclose(terms.block_means(PIXELS[0])[0], means, rtol=1e-6)
-    # A piece owning pixels rows 2..5 and columns 2..4 owns blocks rows 1..2, column 1.
+    # A piece owning rows 2..5 and columns 2..4 sums those pixels only, its low-pass still
+    # reading the pixels beyond its box.
     owned, _, _ = run(terms.Anchor(4.0), box=(2, 6, 2, 5),
-                      inputs={"anchor": T["anchor"][:, 1:3, 1:2]})
-    np.testing.assert_allclose(owned["anchor/blocks"],
-                               np.sum((means[1:3, 1:2] - T["anchor"][0, 1:3, 1:2]) ** 2), rtol=1e-5)
+                      inputs={"anchor": T["anchor"][:, 2:6, 2:5]})
+    np.testing.assert_allclose(owned["anchor/blurred"],
+                               np.sum((blurred[2:6, 2:5] - T["anchor"][0, 2:6, 2:5]) ** 2),
+                               rtol=1e-5)
+
+
+def test_the_anchor_holds_coarse_shapes_and_frees_a_2_px_grid_in_any_phase():
+    # The low-pass passes what a coarser level painted and removes a 2-px grid whatever
+    # its phase: the anchor neither fights the detail a level adds nor locks it to blocks.
+    from art import terms
+    y = np.arange(64)[:, None, None] * np.ones((64, 64, 3))
+    for phase in (0, 1):
+        grid = np.cos(np.pi * (y + phase))
+        assert np.abs(terms.anchor_target(grid)[0, 8:-8, 8:-8]).max() < 0.1
+    broad = np.cos(2 * np.pi * y / 16)
+    assert np.abs(terms.anchor_target(broad)[0, 8:-8, 8:-8]).max() > 0.9
 
 
 def test_the_config_chooses_the_terms():

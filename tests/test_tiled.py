@@ -53,7 +53,7 @@ def compare(tf1, weights, config, shape, tiles, check=True):
     content, style, image = pictures(shape)
     content_t = stylize.content_targets(weights, content, config)
     if config.anchor_weight:
-        content_t["anchor"] = terms.block_means(content)
+        content_t["anchor"] = terms.anchor_target(content)
     style_t = stylize.style_targets(weights, [style], None, config)
     loss, grad, terms = untiled(tf1, weights, config, image, content_t, style_t)
     with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles, check=check) as ev:
