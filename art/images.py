@@ -377,11 +377,21 @@ def check_bit_depth(path, bit_depth):
                        ".png or .tif" % (path, ext or "a file without an extension"))
 
 
+# LittleCMS stamps the profile it makes with the moment it made it (ICC header bytes
+# 24-35: year, month, day, hour, minute, second as big-endian uint16), so every run's
+# files would differ by those bytes alone. A fixed stamp makes the same inputs and seed
+# give the same file; the profile carries no checksum over them (its ID is left zero).
+PROFILE_DATE = (2024, 1, 1, 0, 0, 0)
+
+
 def srgb_profile():
-    """The bytes of an sRGB ICC profile (LittleCMS's built-in one, through Pillow)."""
+    """The bytes of an sRGB ICC profile (LittleCMS's built-in one, through Pillow), with
+    the fixed creation date PROFILE_DATE."""
     global _SRGB
     if _SRGB is None:
-        _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+        made = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+        made[24:36] = struct.pack(">6H", *PROFILE_DATE)
+        _SRGB = bytes(made)
     return _SRGB
 
 

@@ -4,6 +4,7 @@ and out."""
 
 import io
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -72,6 +73,21 @@ def test_every_output_carries_its_resolution_and_the_srgb_profile(tmp_path, ext,
         assert im.info["dpi"] == pytest.approx((150, 150), abs=0.02)
         profile = ImageCms.ImageCmsProfile(io.BytesIO(im.info["icc_profile"]))
     assert "sRGB" in ImageCms.getProfileDescription(profile)
+
+
+@pytest.mark.parametrize("ext, bits", [(".png", 8), (".tif", 16)])   # Pillow's, and ours
+def test_the_same_picture_gives_the_same_file_whatever_the_clock(tmp_path, ext, bits,
+                                                                  monkeypatch):
+    """LittleCMS stamps a profile with the time it was made: a fresh profile a second
+    (and a year) later must still give a file identical byte for byte."""
+    save_image(tmp_path / ("a" + ext), smooth(), bit_depth=bits)
+    made = ImageCms.createProfile
+    monkeypatch.setattr(images, "_SRGB", None)
+    monkeypatch.setattr(images.ImageCms, "createProfile", lambda name: (
+        time.sleep(1.1), made(name))[1])
+    save_image(tmp_path / ("b" + ext), smooth(), bit_depth=bits)
+    assert (tmp_path / ("a" + ext)).read_bytes() == (tmp_path / ("b" + ext)).read_bytes()
+    assert struct.unpack(">6H", images.srgb_profile()[24:36]) == images.PROFILE_DATE
 
 
 def test_a_grey_picture_is_written_untagged(tmp_path):
