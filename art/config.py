@@ -10,8 +10,10 @@ import math
 import os
 import re
 
-from art import images, layers, optim, precision
+from art.engine import optim, precision
 from art.errors import ArtError
+from art.files import images
+from art.plan import layers
 
 
 # A margin wider than this paints more canvas than picture at the coarsest level.
@@ -152,7 +154,7 @@ class PaintConfig:
                                      "strokes); 0: no limit, every level enlarges them as "
                                      "--style-scale asks", metavar="X")
     # The loss's own anchor weight: not a flag, set per level from fine_anchor_weight
-    # (`art.levels.fine_settings`); a picture's first level has nothing to anchor to.
+    # (`art.plan.levels.fine_settings`); a picture's first level has nothing to anchor to.
     anchor_weight: float = dataclasses.field(default=0.0, metadata=dict(cli=False))
     content_layers: dict = option(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
                                   type=parse_layer_weights, metavar="NAME=W,...")
@@ -225,7 +227,7 @@ class PaintConfig:
     def check(self):
         """Refuse settings that cannot work, before any expensive work starts; each error
         names the bad value and what would be valid. The picture's size is checked by
-        `check_size`, its tiles by `art.levels.plan`."""
+        `check_size`, its tiles by `art.plan.levels.plan`."""
         if not 1 <= self.iterations <= MAX_ITERATIONS:
             raise ArtError("--iterations must be 1-%d, got %d" % (MAX_ITERATIONS, self.iterations))
         if self.schedule is not None and (not self.schedule or min(self.schedule) < 1
@@ -305,7 +307,7 @@ class PaintConfig:
     def check_paints(self):
         """Refuse a painting with no style in it: a style weight of 0 (the moments term
         counts as style), or every style layer weighted 0, paints the photo back.
-        Reconstructions (`art.sheet`) paint one term alone and skip this."""
+        Reconstructions (`art.commands.sheet`) paint one term alone and skip this."""
         if not (self.style_weight > 0 or self.moment_weight > 0):
             why = "--style-weight is 0"
         elif not any(w > 0 for w in self.style_layers.values()):

@@ -10,7 +10,7 @@ Measured, one after another on this machine (tubingen + starry_night, default Pa
   local 1x2   `tiled.TiledEvaluator` in this process: TensorFlow on both cores
   dask 1x2    the same maps on a local Dask cluster of 1 worker process x 2 threads
   dask 2x1    ... of 2 worker processes x 1 thread (each tile on one core)
-  whole 1x2   the picture in one piece (`stylize.WholeEvaluator`), for the cost of tiles
+  whole 1x2   the picture in one piece (`untiled.WholeEvaluator`), for the cost of tiles
 
 and, for the model, the parts of one evaluation:
 
@@ -93,7 +93,10 @@ def noop_backward(spec, tile, crop, common):
 def tile_times_child(args, weights, config):
     """Each tile's pass 1 + pass 2, and pass 1 alone, in TensorFlow of --tile-threads
     threads; prints one JSON line."""
-    from art import stylize, terms, tiled, tiling
+    from art.engine import untiled
+    from art.engine import terms
+    from art.engine import tiled
+    from art.plan import tiling
     content, style = common.load_pair(args.content, args.style, args.size)
     shape = content.shape[:2]
     tiles = tiling.tiles_for(shape, n_tiles=args.tiles, names=terms.layers_read(terms.terms_of(config)))
@@ -101,7 +104,7 @@ def tile_times_child(args, weights, config):
     runner = tiled.TileRunner(weights, config, threads=args.tile_threads)
     local = tiled.LocalTiles(runner)
     content_t = tiled.content_targets(local, content, tiles, config)
-    style_t = stylize.style_targets(weights, [style], None, config)
+    style_t = untiled.style_targets(weights, [style], None, config)
     crops = [tiling.crop(image, tile.outer) for tile in tiles]
     inputs = [{name: np.ascontiguousarray(tiling.crop(content_t[name][0], tile.at(name))[None])
                for name in config.content_layers} for tile in tiles]
@@ -133,9 +136,18 @@ def main():
     parser.add_argument("--tile-threads", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    from art import cli, files, levels as plans, lbfgs, tiling
-    cli.quiet_tensorflow()
-    from art import cluster, stylize, terms, tiled, weights as weights_mod
+    from art.commands import cli
+    from art.engine import startup
+    from art.files import atomic as files
+    from art.plan import levels as plans
+    from art.engine import lbfgs
+    from art.plan import tiling
+    startup.quiet_tensorflow()
+    from art.engine import cluster
+    from art.engine import untiled
+    from art.engine import terms
+    from art.engine import tiled
+    from art.files import weights as weights_mod
     from art.config import PaintConfig
     import peak
 
@@ -147,8 +159,8 @@ def main():
     shape = content.shape[:2]
     names = terms.layers_read(terms.terms_of(config))
     tiles = tiling.tiles_for(shape, n_tiles=args.tiles, names=names)
-    content_t = stylize.content_targets(weights, content, config)
-    style_t = stylize.style_targets(weights, [style], None, config)
+    content_t = untiled.content_targets(weights, content, config)
+    style_t = untiled.style_targets(weights, [style], None, config)
     image = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)
     sha = files.sha256(args.weights)
     report = {"date": common.now(), "cpu": peak.cpu_info(), "size": [shape[1], shape[0]],
@@ -162,7 +174,7 @@ def main():
         print("%-10s %6.2f s per evaluation  %s" % (
             name, seconds, "  ".join("%s %s" % kv for kv in more.items())), flush=True)
 
-    with stylize.WholeEvaluator(weights, config, shape, content_t, style_t) as ev:
+    with untiled.WholeEvaluator(weights, config, shape, content_t, style_t) as ev:
         record("whole 1x2", *median_time(lambda: ev.evaluate(image), args.repeats))
     with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles) as ev:
         record("local 1x2", *median_time(lambda: ev.evaluate(image), args.repeats))

@@ -30,7 +30,7 @@ def load_pair(content_path, style_path, size, square=False):
 
     This is what scripts/paint.py does with --size N --style-scale 1.
     """
-    from art import images
+    from art.files import images
     content = images.load_image(content_path)
     shape = (size, size) if square else images.target_shape(content.shape[:2], size)
     content = images.resize(content, shape)
@@ -41,7 +41,7 @@ def load_pair(content_path, style_path, size, square=False):
 
 class ScipyLBFGSB:
     """The classic method's optimiser, scipy's L-BFGS-B (float64, Fortran), as a strategy
-    for `art.render.render(optimizer=...)`: art's `art.optim` interface, for benchmarks
+    for `art.engine.render.render(optimizer=...)`: art's `art.engine.optim` interface, for benchmarks
     that compare against it. Not resumable (no `state`), so not in art itself."""
 
     def __init__(self, maxiter, maxcor=10, bounds=(0.0, 255.0)):
@@ -82,13 +82,14 @@ class ScipyLBFGSB:
 
 def paint_one(weights, content, styles, config, **kw):
     """A picture in one piece at the content's size: the render of a one-level plan."""
-    from art import levels, render
+    from art.plan import levels
+    from art.engine import render
     return render.render(weights, content, styles, config,
                          levels.one_piece(content.shape[:2], config.iterations), **kw)
 
 
 class Objective:
-    """An evaluator (`art.optim`'s interface) of a plain function of a vector:
+    """An evaluator (`art.engine.optim`'s interface) of a plain function of a vector:
     fun(x) -> (loss, gradient), for benchmarks of the optimisers alone."""
 
     def __init__(self, fun, size):

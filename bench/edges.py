@@ -54,12 +54,12 @@ def style_pull(weights, pictures, style, padding):
     the style term alone: one set of targets and one graph for all of them."""
     import dataclasses
     import numpy as np
-    from art import stylize
+    from art.engine import untiled
     from art.config import PaintConfig
     config = dataclasses.replace(PaintConfig(), content_layers={}, tv_weight=0.0,
                                  padding=padding)
-    style_t = stylize.style_targets(weights, [style], None, config)
-    with stylize.WholeEvaluator(weights, config, pictures[0].shape[:2], {}, style_t) as evaluator:
+    style_t = untiled.style_targets(weights, [style], None, config)
+    with untiled.WholeEvaluator(weights, config, pictures[0].shape[:2], {}, style_t) as evaluator:
         grads = [evaluator.evaluate(picture.astype(np.float32))[1] for picture in pictures]
     return [np.sqrt((grad.astype(np.float64) ** 2).sum(axis=-1)) for grad in grads]
 
@@ -84,10 +84,11 @@ def main():
     parser.add_argument("--results", default=RESULTS)
     args = parser.parse_args()
 
-    from art import cli
-    cli.quiet_tensorflow()
+    from art.engine import startup
+    startup.quiet_tensorflow()
     import numpy as np
-    from art import images, weights as weights_mod
+    from art.files import images
+    from art.files import weights as weights_mod
     weights = weights_mod.load(args.weights)
     os.makedirs(args.out_dir, exist_ok=True)
     for pair in args.pairs:

@@ -7,7 +7,7 @@
     python bench/eval_speed.py --precision float32 bfloat16    # the convolutions' arithmetic
     python bench/eval_speed.py --padding zero reflect          # what the convolutions see past the border
 
-The graph is the engine's: `art.stylize.build_loss` on a reference variable
+The graph is the engine's: `art.engine.untiled.build_loss` on a reference variable
 with the default PaintConfig (content conv4_2; style conv1_1..conv5_1; TV),
 targets from tubingen.jpg and starry_night.jpg, and each evaluation is what
 L-BFGS does: one session.run of [loss, gradient, loss breakdown] with the image
@@ -49,7 +49,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402  (puts the project root on sys.path)
 import peak  # noqa: E402
-from art import layers  # noqa: E402  (pure data, no TensorFlow)
+from art.engine import startup
+from art.plan import layers  # noqa: E402  (pure data, no TensorFlow)
 
 
 def conv_flops(height, width, last):
@@ -101,11 +102,11 @@ def vm_rss():
 
 def child(args):
     """Measure one size in this process; print one JSON line."""
-    from art import cli
-    tf = cli.quiet_tensorflow()
+    tf = startup.quiet_tensorflow()
     tf1 = tf.compat.v1
     import numpy as np
-    from art import stylize, weights as weights_mod
+    from art.engine import untiled
+    from art.files import weights as weights_mod
     from art.config import PaintConfig
 
     size = args.child
@@ -113,13 +114,13 @@ def child(args):
     weights = weights_mod.load(args.weights)
     content, style = common.load_pair(args.content, args.style, size, square=True)
     rss_before = vm_rss()
-    content_t = stylize.content_targets(weights, content, config)
-    style_t = stylize.style_targets(weights, [style], config.style_blend, config)
+    content_t = untiled.content_targets(weights, content, config)
+    style_t = untiled.style_targets(weights, [style], config.style_blend, config)
 
     graph = tf.Graph()
     with graph.as_default():
         image_var = tf1.Variable(content[None], name="image", use_resource=False)
-        total, terms = stylize.build_loss(image_var, weights, config, content_t, style_t)
+        total, terms = untiled.build_loss(image_var, weights, config, content_t, style_t)
         grads = tf.gradients(total, [image_var])
         fetches = [total, grads, [terms[k] for k in sorted(terms)]]
     kinds = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MatMul")
@@ -128,7 +129,7 @@ def child(args):
 
     rng = np.random.default_rng(0)
     seconds = []
-    with stylize.new_session(graph) as session:
+    with untiled.new_session(graph) as session:
         session.run(image_var.initializer)
         for i in range(args.warmup + args.repeats):
             # A new point each time, as L-BFGS would feed.
@@ -186,7 +187,7 @@ def main():
     parser.add_argument("--warmup", type=int, default=2, help="untimed evaluations first")
     parser.add_argument("--onednn", nargs="+", choices=("0", "1"), default=None,
                         help="TF_ENABLE_ONEDNN_OPTS for the runs, one subprocess each (default: the "
-                             "environment's, else 1 as art.cli.quiet_tensorflow sets it)")
+                             "environment's, else 1 as art.commands.cli.quiet_tensorflow sets it)")
     parser.add_argument("--precision", nargs="+", choices=("float32", "bfloat16"),
                         default=["float32"], help="arithmetic of the convolutions (--precision of "
                         "paint.py), one subprocess each")

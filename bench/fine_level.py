@@ -7,7 +7,7 @@
 Paints the last level of `scripts/paint.py --size N --schedule C,ITERATIONS` with
 paint.py's FLAGS, starting from --coarse upsampled (as a render resumed at that
 level does), and scores the iterate every --score-every iterations with the
-pyramid yardstick (art/yardstick.py), outside the timed painting. One JSON line
+pyramid yardstick (art/quality/yardstick.py), outside the timed painting. One JSON line
 per run goes to bench/results/fine_level.jsonl: settings, seconds and evaluations
 at each scored iterate, and its score (every L_k, their sum, the fine style terms,
 detail against --reference when given).
@@ -44,16 +44,21 @@ def main():
     parser.add_argument("--results", default=RESULTS)
     args = parser.parse_args()
 
-    from art import cli
-    cli.quiet_tensorflow()
+    from art.engine import startup
+    startup.quiet_tensorflow()
     import numpy as np
     import time_to_quality
-    from art import images, levels as plans, render, seams, weights as weights_mod, yardstick
+    from art.files import images
+    from art.plan import levels as plans
+    from art.engine import render
+    from art.quality import seams
+    from art.files import weights as weights_mod
+    from art.quality import yardstick
     weights = weights_mod.load(args.weights)
     size = images.parse_size(args.size)
     photo = images.load_image(args.content)
     # An exact size is filled by the photo's centre, as paint.py fills it. The style
-    # goes in as read: the level scales it (art.levels.style_shape), as paint.py's does.
+    # goes in as read: the level scales it (art.plan.levels.style_shape), as paint.py's does.
     content = images.cover(photo, (size[1], size[0])) if isinstance(size, tuple) else \
         images.resize(photo, images.target_shape(photo.shape[:2], size))
     style = images.load_image(args.style)

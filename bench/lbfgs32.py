@@ -1,10 +1,10 @@
 #!/usr/bin/env python
-"""The float32 L-BFGS of print renders (`art.lbfgs`) against scipy's L-BFGS-B.
+"""The float32 L-BFGS of print renders (`art.engine.lbfgs`) against scipy's L-BFGS-B.
 
     python bench/lbfgs32.py                   # 256 px, 100 iterations, tubingen + starry_night
 
 Both paint the same picture in one piece with the default PaintConfig for the
-same number of iterations, through the one render loop (`art.render.render`):
+same number of iterations, through the one render loop (`art.engine.render.render`):
 scipy's as the strategy it is given (`common.ScipyLBFGSB`, the classic method's
 optimiser), the float32 one as art paints every picture. Each result's total loss is
 evaluated afresh with one evaluator, so both are judged alike. The losses do
@@ -26,22 +26,23 @@ def main():
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--weights", default=common.DEFAULT_WEIGHTS)
     args = parser.parse_args()
-    from art import cli
-    cli.quiet_tensorflow()
-    from art import stylize, weights as weights_mod
+    from art.engine import startup
+    startup.quiet_tensorflow()
+    from art.engine import untiled
+    from art.files import weights as weights_mod
     from art.config import PaintConfig
     weights = weights_mod.load(args.weights)
     content, style = common.load_pair(common.DEFAULT_CONTENT, common.DEFAULT_STYLE, args.size)
     config = PaintConfig(iterations=args.iterations, print_every=0)
-    content_t = stylize.content_targets(weights, content, config)
-    style_t = stylize.style_targets(weights, [style], None, config)
+    content_t = untiled.content_targets(weights, content, config)
+    style_t = untiled.style_targets(weights, [style], None, config)
     rows = {}
-    for name in ("scipy L-BFGS-B (float64)", "art.lbfgs (float32)"):
+    for name in ("scipy L-BFGS-B (float64)", "art.engine.lbfgs (float32)"):
         began = time.perf_counter()
         scipy = name.startswith("scipy")
         result = common.paint_one(weights, content, [style], config, optimizer=(
             lambda level: common.ScipyLBFGSB(level.iterations)) if scipy else None)
-        with stylize.WholeEvaluator(weights, config, content.shape, content_t, style_t) as ev:
+        with untiled.WholeEvaluator(weights, config, content.shape, content_t, style_t) as ev:
             loss = ev.evaluate(result.image)[0]
         rows[name] = {"final_loss": loss, "iterations": result.iterations,
                       "evaluations": result.evaluations, "seconds": time.perf_counter() - began}

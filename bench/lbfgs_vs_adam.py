@@ -4,7 +4,7 @@
     python bench/lbfgs_vs_adam.py                          # 256 px, 100 iterations, rates 1..32
     python bench/lbfgs_vs_adam.py --size 128 --iterations 5 --rates 4 8    # a quick check
 
-Every run is a one-piece render (`art.render`) with the default PaintConfig (weights, layers,
+Every run is a one-piece render (`art.engine.render`) with the default PaintConfig (weights, layers,
 start from the content photo), changing only the optimiser, its learning rate
 and the iteration count. The final loss of each run is the total loss of the
 image it returns, evaluated afresh in one forward pass, so the two optimisers
@@ -34,14 +34,14 @@ import peak  # noqa: E402
 def final_loss_fn(weights, config, content, style):
     """A function image -> (total, breakdown) using the engine's own loss graph and targets."""
     import tensorflow as tf
-    from art import stylize
+    from art.engine import untiled
     tf1 = tf.compat.v1
-    content_t = stylize.content_targets(weights, content, config)
-    style_t = stylize.style_targets(weights, [style], config.style_blend, config)
+    content_t = untiled.content_targets(weights, content, config)
+    style_t = untiled.style_targets(weights, [style], config.style_blend, config)
     graph = tf.Graph()
     with graph.as_default():
         image = tf1.placeholder(tf.float32, (1,) + content.shape)
-        total, terms = stylize.build_loss(image, weights, config, content_t, style_t)
+        total, terms = untiled.build_loss(image, weights, config, content_t, style_t)
         fetch = {"total": total, "content": terms["content"], "style": terms["style"],
                  "tv": terms["tv"]}
     session = tf1.Session(graph=graph)
@@ -154,9 +154,9 @@ def main():
     if args.size < 16 or args.iterations < 1 or not args.rates or min(args.rates) <= 0:
         parser.error("need --size >= 16, --iterations >= 1 and positive --rates")
 
-    from art import cli
-    cli.quiet_tensorflow()
-    from art import weights as weights_mod
+    from art.engine import startup
+    startup.quiet_tensorflow()
+    from art.files import weights as weights_mod
     from art.config import PaintConfig
 
     base = PaintConfig(iterations=args.iterations, size=str(args.size))

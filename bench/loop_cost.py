@@ -27,18 +27,18 @@ import peak
 def plain_seconds(weights, config, content, style, repeats):
     import numpy as np
     import tensorflow as tf
-    from art import stylize
+    from art.engine import untiled
     tf1 = tf.compat.v1
-    content_t = stylize.content_targets(weights, content, config)
-    style_t = stylize.style_targets(weights, [style], None, config)
+    content_t = untiled.content_targets(weights, content, config)
+    style_t = untiled.style_targets(weights, [style], None, config)
     graph = tf.Graph()
     with graph.as_default():
         image = tf1.placeholder(tf.float32, (1,) + content.shape)
-        total, _ = stylize.build_loss(image, weights, config, content_t, style_t)
+        total, _ = untiled.build_loss(image, weights, config, content_t, style_t)
         grad = tf.gradients(total, image)[0]
     x = np.random.default_rng(0).uniform(0, 255, (1,) + content.shape).astype(np.float32)
     times = []
-    with stylize.new_session(graph) as session:
+    with untiled.new_session(graph) as session:
         for k in range(repeats + 2):
             began = time.perf_counter()
             session.run([total, grad], {image: x})
@@ -64,9 +64,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--weights", default=common.DEFAULT_WEIGHTS)
     args = parser.parse_args()
-    from art import cli
-    cli.quiet_tensorflow()
-    from art import weights as weights_mod
+    from art.engine import startup
+    startup.quiet_tensorflow()
+    from art.files import weights as weights_mod
     from art.config import PaintConfig
     weights = weights_mod.load(args.weights)
     config = PaintConfig(print_every=0, precision="float32")

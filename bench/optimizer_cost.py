@@ -43,7 +43,7 @@ def timed(fun):
 
 
 def per_iteration(optimizer, fun, x0):
-    """Seconds of each iteration of `optimizer` (an `art.optim` interface) on `fun`
+    """Seconds of each iteration of `optimizer` (an `art.engine.optim` interface) on `fun`
     from `x0`, the objective's own time taken out."""
     f, own = timed(fun)
     marks = []
@@ -53,7 +53,7 @@ def per_iteration(optimizer, fun, x0):
 
 
 def art_lbfgs(fun, x0, iterations, maxcor):
-    from art import lbfgs
+    from art.engine import lbfgs
     return per_iteration(lbfgs.LBFGS(iterations, maxcor=maxcor), fun, x0)
 
 
@@ -71,7 +71,7 @@ def main():
     n = w * h * 3
     fun = objective(n)
     x0 = np.full(n, 128.0, np.float32)
-    for name, run in (("art.lbfgs (float32, art's)", art_lbfgs),
+    for name, run in (("art.engine.lbfgs (float32, art's)", art_lbfgs),
                       ("scipy L-BFGS-B (float64, the classic method's)", scipy_lbfgs)):
         per = run(fun, x0, args.iterations, args.maxcor)[10:]
         print("%-46s %s, history %d: %.3f s per iteration (median of %d)"

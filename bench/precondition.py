@@ -4,7 +4,7 @@ for art's L-BFGS. Loss per iteration, from the content photo, one picture.
 
     python bench/precondition.py --size 256 --iterations 150 base P:2:4 P:4:4 m:30
 
-Variants: `base` is `art.lbfgs.LBFGS` as the renderer runs it (history 10);
+Variants: `base` is `art.engine.lbfgs.LBFGS` as the renderer runs it (history 10);
 `m:N` the same with a history of N; `P:c:K` the initial inverse-Hessian estimate
 gamma*P instead of gamma*I, with P v = v + sum_{k=1..K} c^k G_{2^k} v (G_s: a
 Gaussian blur of s px, zero outside the picture, so P is symmetric positive
@@ -36,7 +36,7 @@ def preconditioner(shape, c, levels):
 
 
 def make_lbfgs():
-    from art import lbfgs
+    from art.engine import lbfgs
 
     class Preconditioned(lbfgs.LBFGS):
         """L-BFGS with H0 = gamma P in its two-loop recursion (Nocedal & Wright, 7.2)."""
@@ -62,20 +62,21 @@ def main():
     parser.add_argument("--iterations", type=int, default=150)
     parser.add_argument("--weights", default=common.DEFAULT_WEIGHTS)
     args = parser.parse_args()
-    from art import cli
-    cli.quiet_tensorflow()
-    from art import stylize, weights as weights_mod
+    from art.engine import startup
+    startup.quiet_tensorflow()
+    from art.engine import untiled
+    from art.files import weights as weights_mod
     from art.config import PaintConfig
     content, style = common.load_pair(os.path.join(common.SHARED_IMAGES, "tubingen.jpg"),
                                       os.path.join(common.SHARED_IMAGES, "starry_night.jpg"),
                                       args.size)
     config = PaintConfig(precision="float32")
     weights = weights_mod.load(args.weights)
-    content_t = stylize.content_targets(weights, content, config)
-    style_t = stylize.style_targets(weights, [style], None, config)
+    content_t = untiled.content_targets(weights, content, config)
+    style_t = untiled.style_targets(weights, [style], None, config)
     shape, results = content.shape, {}
     Preconditioned = make_lbfgs()
-    with stylize.WholeEvaluator(weights, config, shape, content_t, style_t) as evaluator:
+    with untiled.WholeEvaluator(weights, config, shape, content_t, style_t) as evaluator:
         for variant in args.variants:
             name, *params = variant.split(":")
             optimizer = Preconditioned(args.iterations)

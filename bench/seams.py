@@ -4,7 +4,7 @@
     python bench/seams.py                       # tubingen + starry_night, 2048 px, 6 tiles
     python bench/seams.py --iterations 300      # the full default schedule (~1 hour on 2 cores)
 
-One coarse-to-fine render (`art.levels.plan`, default schedule for the size)
+One coarse-to-fine render (`art.plan.levels.plan`, default schedule for the size)
 shares its untiled coarse levels; from the last untiled level on, it is
 finished three ways from the same image:
 
@@ -14,7 +14,7 @@ finished three ways from the same image:
 
 and measured:
 
-  SDR, HFR     `art.seams` at every inner tile border of each tiled level
+  SDR, HFR     `art.quality.seams` at every inner tile border of each tiled level
                (and at the same places in the untiled reference)
   style loss   the global style loss of each result, evaluated whole or in
                exact tiles against the same targets
@@ -32,8 +32,11 @@ import time
 import common  # noqa: F401  (puts the project on sys.path)
 import numpy as np
 
-from art import cli, images, levels as plans, seams
 from art.config import PaintConfig
+from art.engine import startup
+from art.files import images
+from art.plan import levels as plans
+from art.quality import seams
 
 
 def main():
@@ -47,8 +50,10 @@ def main():
     parser.add_argument("--weights", default=common.DEFAULT_WEIGHTS)
     args = parser.parse_args()
 
-    cli.quiet_tensorflow()
-    from art import render, tiled, weights as weights_mod
+    startup.quiet_tensorflow()
+    from art.engine import render
+    from art.engine import tiled
+    from art.files import weights as weights_mod
     weights = weights_mod.load(args.weights)
     content = images.load_image(args.content)
     shape = images.target_shape(content.shape[:2], args.size)

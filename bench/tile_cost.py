@@ -6,8 +6,8 @@
     python bench/tile_cost.py --whole 1240x1440               # one piece of that size (a 4K tile)
 
 Every case runs in its own subprocess, so its peak RSS (ru_maxrss) is its own:
-TensorFlow, the weights, the targets and one evaluator (`art.stylize.WholeEvaluator`
-or `art.tiled.TiledEvaluator`, the default PaintConfig's layers). The time is
+TensorFlow, the weights, the targets and one evaluator (`art.engine.untiled.WholeEvaluator`
+or `art.engine.tiled.TiledEvaluator`, the default PaintConfig's layers). The time is
 the median of --repeats evaluations after one warm-up. Tiles cost extra
 compute (each tile runs its margin too, and the Gram pass runs the network
 forward once more), and save memory.
@@ -28,9 +28,14 @@ import numpy as np
 
 
 def child(args):
-    from art import cli, images, tiling
-    cli.quiet_tensorflow()
-    from art import render, stylize, tiled, weights as weights_mod
+    from art.engine import startup
+    from art.files import images
+    from art.plan import tiling
+    startup.quiet_tensorflow()
+    from art.engine import render
+    from art.engine import untiled
+    from art.engine import tiled
+    from art.files import weights as weights_mod
     from art.config import PaintConfig
     weights = weights_mod.load(args.weights)
     config = PaintConfig()
@@ -52,7 +57,7 @@ def child(args):
         evaluator = tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
                                          tile_map=targets.tile_map)
     else:
-        evaluator = stylize.WholeEvaluator(weights, config, shape, content_t, style_t)
+        evaluator = untiled.WholeEvaluator(weights, config, shape, content_t, style_t)
     x = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)
     evaluator.evaluate(x)
     times = []

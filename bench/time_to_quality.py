@@ -13,7 +13,7 @@
 
 Both use the same loss weights (PaintConfig's defaults) and the style image scaled
 to the output's long side. Both are judged by one yardstick, the pyramid of
-art/yardstick.py (fixed weights, every scale from the full size to ~512 px): (b)
+art/quality/yardstick.py (fixed weights, every scale from the full size to ~512 px): (b)
 is as good as (a) once the sum of its L_k is no higher than (a)'s final picture's
 AND its full-size L_0 is within 5% of (a)'s. (b) keeps its full-size iterates and
 scores them afterwards, outside the timed run: a few for the curve, and a
@@ -73,14 +73,14 @@ def load_results(path):
 
 
 def save_results(results, path):
-    from art import files
+    from art.files import atomic as files
     with files.atomic_path(path) as tmp:
         with open(tmp, "w") as f:
             json.dump(results, f, indent=1)
 
 
 def save_picture(name, image):
-    from art import images
+    from art.files import images
     os.makedirs(PICTURES, exist_ok=True)
     path = os.path.join(PICTURES, name + ".png")
     images.save_image(path, image)
@@ -119,7 +119,9 @@ def run_classic(weights, content, style, config, iterations):
 
 
 def run_art(weights, content, style, config):
-    from art import levels as plans, precision, render
+    from art.plan import levels as plans
+    from art.engine import precision
+    from art.engine import render
     chosen = precision.choose(config.precision)
     recorder = Recorder(content.shape, keep_iterates=True)
     plan = plans.plan(content.shape[:2], config)
@@ -130,7 +132,8 @@ def run_art(weights, content, style, config):
 
 def judge(weights, content_path, style_path, shape):
     """The yardstick of both runs, for pictures of `shape`."""
-    from art import images, yardstick
+    from art.files import images
+    from art.quality import yardstick
     return yardstick.Yardstick(weights, images.load_image(content_path),
                                [images.load_image(style_path)], shape)
 
@@ -151,11 +154,11 @@ def summary(score):
 def seconds_per_evaluation(weights, content, style, config, repeats=3):
     """This machine's median seconds per float32 loss+gradient evaluation of the whole
     picture: what the classic method's time is made of."""
-    from art import stylize
+    from art.engine import untiled
     config = dataclasses.replace(config, precision="float32")
-    content_t = stylize.content_targets(weights, content, config)
-    style_t = stylize.style_targets(weights, [style], None, config)
-    with stylize.WholeEvaluator(weights, config, content.shape, content_t, style_t) as evaluator:
+    content_t = untiled.content_targets(weights, content, config)
+    style_t = untiled.style_targets(weights, [style], None, config)
+    with untiled.WholeEvaluator(weights, config, content.shape, content_t, style_t) as evaluator:
         evaluator.evaluate(content)
         times = []
         for _ in range(repeats):
@@ -183,7 +186,7 @@ def first_good(good, count):
 def art_config(flags):
     """The PaintConfig of paint.py with these extra flags (a lever being measured)."""
     import shlex
-    from art import cli
+    from art.commands import cli
     from art.config import PaintConfig
     parser = cli.parser_from_dataclass(PaintConfig, "art")
     config = cli.config_from_args(PaintConfig, parser.parse_args(shlex.split(flags)))
@@ -194,7 +197,7 @@ def art_config(flags):
 
 def classic_from_reference(args, weights, content, style, config, shape):
     """The classic side from a kept render: its picture, and its time on this machine."""
-    from art import images
+    from art.files import images
     path, report = args.classic_reference
     with open(report) as f:
         kept = json.load(f)
@@ -372,9 +375,9 @@ def main():
     args = parser.parse_args()
     results = load_results(args.results)
     if not args.table:
-        from art import cli
-        cli.quiet_tensorflow()
-        from art import weights as weights_mod
+        from art.engine import startup
+        startup.quiet_tensorflow()
+        from art.files import weights as weights_mod
         weights = weights_mod.load(args.weights)
         for size in args.sizes:
             for pair in args.pairs:
@@ -384,7 +387,7 @@ def main():
     print()
     print(levers(results))
     import ttq_plot
-    from art import files
+    from art.files import atomic as files
     plot = ttq_plot.draw(results)
     if plot is not None:
         with files.atomic_path(PLOT) as tmp:
@@ -396,7 +399,7 @@ def main():
 def write_side_by_side(results):
     """The two final pictures of the first pair at the largest size both ran, for the README."""
     import ttq_plot
-    from art import files
+    from art.files import atomic as files
     runs = results["runs"]
     done = [k.rsplit("/", 1)[0] for k in runs if k.endswith("/art") and "score" in runs[k]
             and "score" in runs.get(k.replace("/art", "/classic"), {})]

@@ -10,7 +10,7 @@ import sys
 # Run from a checkout without installing: the project root on the path first.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from art import cli  # noqa: E402  (the path above must come first)
+from art.commands import cli  # noqa: E402  (the path above must come first)
 from art.commands.paint import main  # noqa: E402
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ sys.path.insert(0, ROOT)
 SHARED_IMAGES = os.path.join(os.path.dirname(ROOT), "shared", "images")
 PAINT = os.path.join(ROOT, "scripts", "paint.py")
 
-from art import layers  # noqa: E402
-from art import weights as weights_mod  # noqa: E402
-from art.weights import VGGWeights  # noqa: E402
+from art.engine import startup  # noqa: E402
+from art.plan import layers  # noqa: E402
+from art.files import weights as weights_mod  # noqa: E402
+from art.files.weights import VGGWeights  # noqa: E402
 
 
 def make_random_weights(seed=0, order="RGB"):
@@ -34,7 +35,7 @@ def make_random_weights(seed=0, order="RGB"):
 
 
 class Function:
-    """An evaluator (`art.optim`'s interface) of a plain function of a vector, for the
+    """An evaluator (`art.engine.optim`'s interface) of a plain function of a vector, for the
     optimisers' tests: fun(x) -> (loss, gradient)."""
 
     def __init__(self, fun, size):
@@ -49,7 +50,7 @@ class Function:
 def float32_unless_asked(monkeypatch):
     """In this process, --precision auto means float32 whatever this CPU has, so a test's
     numbers are the same on every machine; tests of bfloat16 ask for it by name."""
-    from art import precision
+    from art.engine import precision
     monkeypatch.setattr(precision, "native_bfloat16", lambda: None)
 
 
@@ -61,13 +62,13 @@ def random_weights():
 @pytest.fixture(scope="session")
 def tf1():
     """TensorFlow in graph mode, as the entry points set it up."""
-    from art import cli
-    return cli.quiet_tensorflow().compat.v1
+    return startup.quiet_tensorflow().compat.v1
 
 
 def paint_one(weights, content, styles, config, **kw):
     """A picture in one piece: the render of a one-level plan, at the content's size."""
-    from art import levels, render
+    from art.plan import levels
+    from art.engine import render
     return render.render(weights, content, styles, config,
                          levels.one_piece(content.shape[:2], config.iterations), **kw)
 
@@ -82,7 +83,7 @@ def shared_image(name):
 @pytest.fixture(scope="session")
 def real_weights_path(tmp_path_factory):
     """The real default weights: vgg/vgg19.npz, or fetched once for this session."""
-    from art import fetch
+    from art.files import fetch
     from art.errors import ArtError
     if os.path.exists(fetch.DEFAULT_WEIGHTS):
         return fetch.DEFAULT_WEIGHTS
@@ -109,7 +110,7 @@ def load_script(name):
 def run_script(name, args, capsys):
     """scripts/NAME.py run in this process as its `__main__` runs it (`cli.run_main`):
     returns (exit status, stdout, stderr)."""
-    from art import cli
+    from art.commands import cli
     main = load_script(name).main
     capsys.readouterr()
     with pytest.raises(SystemExit) as stop:

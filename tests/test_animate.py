@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from art import animate
-from art.animate import Recorder, VideoRecorder, downscale
 from art.errors import ArtError
+from art.files import animate
+from art.files.animate import downscale, Recorder, VideoRecorder
 
 
 def frame(i, shape=(30, 60)):

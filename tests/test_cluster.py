@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from art import files as art_files, tiling
-from art import weights as weights_mod
 from art.config import PaintConfig
 from art.errors import ArtError
+from art.files import atomic as art_files, weights as weights_mod
+from art.plan import tiling
 from conftest import PAINT, ROOT, make_random_weights, run_until
 
 DEEP = dict(style_layers={n: 1.0 for n in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
@@ -36,7 +36,7 @@ def weights_file(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local_cluster(weights_file, tf1):
     pytest.importorskip("distributed")
-    from art import cluster
+    from art.engine import cluster
     with cluster.Cluster(workers=2, weights_path=weights_file,
                          weights_sha=art_files.sha256(weights_file)) as found:
         yield found
@@ -51,14 +51,16 @@ def pictures(shape, seed=0):
 
 @pytest.mark.cluster
 def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
-    from art import cluster, stylize, tiled
+    from art.engine import cluster
+    from art.engine import untiled
+    from art.engine import tiled
     weights = weights_mod.load(weights_file)
     config = PaintConfig(**DEEP)
     shape = (160, 224)
     content, style, image = pictures(shape)
     tiles = tiling.tiles_for(shape, n_tiles=4, names=["conv4_2", "conv5_1"])
-    content_t = stylize.content_targets(weights, content, config)
-    style_t = stylize.style_targets(weights, [style], None, config)
+    content_t = untiled.content_targets(weights, content, config)
+    style_t = untiled.style_targets(weights, [style], None, config)
     with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles) as ev:
         loss, grad, terms = ev.evaluate(image)
     tile_map = cluster.ClusterTiles(local_cluster, config)
@@ -124,7 +126,9 @@ def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file)
     """One worker SIGKILLed during a render: its nanny restarts it, the lost tile work
     is done again, and the picture is the one of a render without the kill (not the
     one-process picture: this process runs on more threads than a worker, see ONE_THREAD)."""
-    from art import cluster, levels as plans, render
+    from art.engine import cluster
+    from art.plan import levels as plans
+    from art.engine import render
     weights = weights_mod.load(weights_file)
     config = PaintConfig(schedule=[3, 6], tile_size=48, init="noise", **SHALLOW)
     content, style, _ = pictures((96, 128), seed=1)
@@ -158,7 +162,7 @@ def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file)
 @pytest.mark.cluster
 def test_workers_with_other_weights_are_named(weights_file, tmp_path, tf1):
     pytest.importorskip("distributed")
-    from art import cluster
+    from art.engine import cluster
     with pytest.raises(ArtError, match=r"worker tcp://\S+ has other VGG weights at .*random.npz "
                                        r"\(sha256 [0-9a-f]{12}\.\.\., the driver's 000000000000"):
         cluster.Cluster(workers=1, weights_path=weights_file, weights_sha="0" * 64)
@@ -176,7 +180,7 @@ def test_malformed_addresses_are_refused(address):
 
 def test_tls_files_are_checked_and_become_a_security_that_requires_encryption(tmp_path):
     pytest.importorskip("distributed")
-    from art import cluster
+    from art.engine import cluster
     paths = []
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (tmp_path / name).write_text("-")
@@ -191,7 +195,7 @@ def test_tls_files_are_checked_and_become_a_security_that_requires_encryption(tm
 
 
 def test_plain_tcp_beyond_the_loopback_is_warned_of():
-    from art import painting
+    from art.commands import painting
     assert [painting._loopback(a) for a in (
         "tcp://127.0.0.1:8786", "tcp://[::1]:8786", "tcp://localhost:1", "tcp://10.0.0.5:8786",
         "tcp://render-1:8786")] == [True, True, True, False, False]

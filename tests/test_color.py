@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from art.color import luminance, luminance_transfer, match_color, match_luminance
+from art.engine.color import luminance, luminance_transfer, match_color, match_luminance
 
 
 def stats(image):
@@ -21,7 +21,7 @@ def style_and_content(seed=0):
 
 
 def ycbcr(image):
-    """JPEG's full-range YCbCr (ITU-T T.871), written out independently of art.color."""
+    """JPEG's full-range YCbCr (ITU-T T.871), written out independently of art.engine.color."""
     r, g, b = (np.asarray(image, np.float64)[..., i] for i in range(3))
     y = 0.299 * r + 0.587 * g + 0.114 * b
     cb = -0.168736 * r - 0.331264 * g + 0.5 * b

@@ -18,8 +18,9 @@ import sys
 import numpy as np
 import pytest
 
-from art import animate, cli, files as art_files, images, weights as weights_mod, workdir
+from art.commands import cli
 from art.errors import ArtError, Interrupted
+from art.files import animate, atomic as art_files, images, weights as weights_mod, workdir
 from conftest import (PAINT, SHALLOW, assert_refused, base_args, make_random_weights, run_script,
                       run_until)
 
@@ -59,7 +60,7 @@ def write_render_json(path):
 
 def write_weights_and_record(path):
     """fetch_vgg --from FILE: the .npz and its .source.json (the record written last)."""
-    from art import fetch
+    from art.files import fetch
     source = os.path.join(os.path.dirname(path), "source.npz")
     if not os.path.exists(source):
         weights_mod.save_npz(make_random_weights(), source)
@@ -475,7 +476,7 @@ def test_reconstruct_refuses_a_sheet_that_is_a_folder(files, tmp_path, capsys):
 ])
 def test_fetch_vgg_checks_its_destination_before_downloading(tmp_path, capsys, monkeypatch,
                                                              args, message):
-    from art import fetch
+    from art.files import fetch
     monkeypatch.setattr(fetch, "_pip_download", lambda tmpdir: pytest.fail("downloaded"))
     (tmp_path / "adir.npz").mkdir()
     code, out, err = run_script("fetch_vgg", [a.format(t=tmp_path) for a in args], capsys)

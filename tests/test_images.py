@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from art import images
 from art.errors import ArtError
-from art.images import load_image, parse_size, resize, save_image, target_shape, to_uint8
+from art.files import images
+from art.files.images import load_image, parse_size, resize, save_image, target_shape, to_uint8
 
 
 def rgb_noise(h=12, w=17, seed=0):

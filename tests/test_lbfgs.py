@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from art.lbfgs import LBFGS, dot
-from art.optim import NonFiniteLoss
+from art.engine.lbfgs import dot, LBFGS
+from art.engine.optim import NonFiniteLoss
 from conftest import Function
 
 
@@ -80,7 +80,7 @@ def test_dot_accumulates_in_double():
 
 
 def test_stalled_rule():
-    from art.optim import stalled
+    from art.engine.optim import stalled
     falling = [100.0 * 0.9 ** k for k in range(12)]
     assert not stalled(falling, 0.01)                 # 10% an iteration
     assert stalled(falling, 0.2)

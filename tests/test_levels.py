@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from art import layers, levels as plans, tiling
 from art.config import PaintConfig
 from art.errors import ArtError
+from art.plan import layers, levels as plans, tiling
 
 # Without the edge margin, so tiles and memory are those of the picture itself.
 SCALE_AWARE = dict(fine_layers="conv3_1", fine_anchor_weight=50.0, fine_tv_weight=0.0,
@@ -91,7 +91,7 @@ def test_cost_and_memory_follow_the_deepest_layer():
 
 
 def test_a_level_that_stops_at_conv3_1_builds_no_deeper_op(tf1, random_weights):
-    from art import tiled
+    from art.engine import tiled
     config = PaintConfig(**SCALE_AWARE)
     fine = plans.level_config(config, plans.plan((768, 1024), config)[-1])
     deeper = ("conv4", "conv5", "pool3", "pool4")

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import scipy.optimize
 
-from art import optim
 from art.config import PaintConfig
+from art.engine import optim
+from art.engine.lbfgs import LBFGS
+from art.engine.render import new_optimizer
 from art.errors import ArtError
-from art.lbfgs import LBFGS
 from conftest import Function
 
 
@@ -131,11 +132,11 @@ def test_the_stopping_rule_ends_minimize(kind):
     assert optim.stalled(optimizer.trace, 1e-3) and not optim.stalled(optimizer.trace[:-1], 1e-3)
 
 
-def test_create_follows_the_config():
-    lbfgs = optim.create(PaintConfig(stop_below=0.01), 7)
+def test_new_optimizer_follows_the_config():
+    lbfgs = new_optimizer(PaintConfig(stop_below=0.01), 7)
     assert isinstance(lbfgs, LBFGS) and lbfgs.maxiter == 7 and lbfgs.stop_below == 0.01
-    adam = optim.create(PaintConfig(optimizer="adam", learning_rate=3.0), 5)
+    adam = new_optimizer(PaintConfig(optimizer="adam", learning_rate=3.0), 5)
     assert isinstance(adam, optim.Adam) and adam.learning_rate == 3.0
     assert (adam.low, adam.high) == optim.PIXEL_BOUNDS
     with pytest.raises(ArtError, match="unknown --optimizer 'sgd'; valid: lbfgs, adam"):
-        optim.create(PaintConfig(optimizer="sgd"), 5)
+        new_optimizer(PaintConfig(optimizer="sgd"), 5)

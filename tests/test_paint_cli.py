@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from art import layers
+from art.plan import layers
 from conftest import FLOAT32, ROOT, SHALLOW, assert_refused, base_args, run_until
 
 SCRIPT = os.path.join(ROOT, "scripts", "paint.py")
@@ -185,7 +185,7 @@ def test_animation_records_the_run(paint, tmp_path):
 
 
 def test_video_without_its_extra_is_refused_before_any_work(paint, tmp_path, monkeypatch):
-    from art import animate
+    from art.files import animate
     monkeypatch.setattr(animate, "_ffmpeg", lambda: None)
     proc = paint("--out", str(tmp_path / "b.png"), "--animate", str(tmp_path / "run.mp4"))
     assert proc.returncode == 2
@@ -264,9 +264,10 @@ def test_without_cluster_flags_dask_is_never_imported(files, tmp_path):
 
 def test_one_piece_and_a_4k_print_go_through_the_same_render_loop(paint, tmp_path, monkeypatch):
     """A small picture (one level, whole) and `--size 4k --tiles 6` (four levels, tiled)
-    are both one call of `art.render.render`: the one loop. The 4K call is recorded and
+    are both one call of `art.engine.render.render`: the one loop. The 4K call is recorded and
     stopped at once, as Ctrl-C would stop it."""
-    from art import painting, render
+    from art.commands import painting
+    from art.engine import render
     calls = []
     real = render.render
 
@@ -289,7 +290,7 @@ def test_a_poster_in_cm_at_300_dpi_in_16_bits(paint, tmp_path):
     """The issue's poster at a tenth of its size: --size 3x2cm --dpi 300 is 354x236 px; the
     TIFF says 3x2 cm at 300 dpi, holds 16 bits a channel and the sRGB profile."""
     import tifffile
-    from art import images
+    from art.files import images
     out = tmp_path / "poster.tif"
     proc = paint(*SHALLOW, "--size", "3x2cm", "--dpi", "300", "--bit-depth", "16", "--out",
                  str(out), "--iterations", "1", check=0)

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from art import images, weights
 from art.config import PaintConfig
+from art.files import images, weights
 from conftest import paint_one, shared_image
 
 
 @pytest.mark.slow
 def test_real_painting_takes_the_style_and_keeps_the_content(tf1, real_weights_path):
-    from art import stylize
+    from art.engine import untiled
     w = weights.load(real_weights_path)
     content = images.load_image(shared_image("tubingen.jpg"))
     content = images.resize(content, images.target_shape(content.shape[:2], 64))
@@ -20,10 +20,10 @@ def test_real_painting_takes_the_style_and_keeps_the_content(tf1, real_weights_p
     result = paint_one(w, content, [style], config)
     assert result.status == "done" and result.iterations == 20
 
-    content_t = stylize.content_targets(w, content, config)
-    style_t = stylize.style_targets(w, [style], None, config)
+    content_t = untiled.content_targets(w, content, config)
+    style_t = untiled.style_targets(w, [style], None, config)
     noise = np.random.default_rng(0).uniform(0, 255, content.shape).astype(np.float32)
-    start, end, from_noise = stylize.evaluate(w, [content, result.image, noise], config,
+    start, end, from_noise = untiled.evaluate(w, [content, result.image, noise], config,
                                               content_t, style_t)
     # The style loss falls by a large factor...
     assert end["style"] < start["style"] / 10

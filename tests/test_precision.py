@@ -8,8 +8,8 @@ promises (README, Performance), checked on a small picture with random weights.
 import numpy as np
 import pytest
 
-from art import precision
 from art.config import PaintConfig
+from art.engine import precision
 from art.errors import ArtError
 from conftest import paint_one
 
@@ -75,7 +75,7 @@ def test_unknown_precision_is_refused():
 
 def test_end_points_are_float32_in_bfloat16(tf1, random_weights):
     import tensorflow as tf
-    from art import vgg
+    from art.engine import vgg
     with tf.Graph().as_default():
         rgb = tf1.placeholder(tf.float32, (1, 32, 32, 3))
         net = vgg.build(rgb, random_weights, last="conv3_1", precision="bfloat16")
@@ -85,10 +85,10 @@ def test_end_points_are_float32_in_bfloat16(tf1, random_weights):
 
 
 def evaluation(weights, cfg, image):
-    from art import stylize
-    content_t = stylize.content_targets(weights, CONTENT, cfg)
-    style_t = stylize.style_targets(weights, [STYLE], None, cfg)
-    with stylize.WholeEvaluator(weights, cfg, CONTENT.shape, content_t, style_t) as evaluator:
+    from art.engine import untiled
+    content_t = untiled.content_targets(weights, CONTENT, cfg)
+    style_t = untiled.style_targets(weights, [STYLE], None, cfg)
+    with untiled.WholeEvaluator(weights, cfg, CONTENT.shape, content_t, style_t) as evaluator:
         return evaluator.evaluate(image)
 
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from art import encode, images
 from art.errors import ArtError
-from art.images import load_image, parse_size, save_image
+from art.files import encode, images
+from art.files.images import load_image, parse_size, save_image
 
 
 def smooth(h=40, w=60):

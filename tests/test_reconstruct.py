@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from art import sheet
+from art.commands import sheet
 from art.errors import ArtError
 from conftest import ROOT, load_script, make_random_weights, run_script
 
@@ -75,16 +75,16 @@ def test_deeper_panels_cost_more():
 
 def count_convs(tf1, panel, image):
     """Conv2D ops in the loss graph of `panel`, built as the engine builds it."""
-    from art import stylize
+    from art.engine import untiled
     import tensorflow as tf
     weights = make_random_weights()
     config = sheet.panel_config(panel)
-    content_t = stylize.content_targets(weights, image, config)
-    style_t = stylize.style_targets(weights, [image], None, config)
+    content_t = untiled.content_targets(weights, image, config)
+    style_t = untiled.style_targets(weights, [image], None, config)
     graph = tf.Graph()
     with graph.as_default():
         x = tf1.placeholder(tf.float32, (1,) + image.shape)
-        stylize.build_loss(x, weights, config, content_t, style_t)
+        untiled.build_loss(x, weights, config, content_t, style_t)
     return sum(op.type == "Conv2D" for op in graph.get_operations())
 
 
@@ -98,16 +98,16 @@ def test_the_graph_stops_at_the_deepest_layer_asked_for(tf1):
 
 @pytest.mark.slow
 def test_each_panel_lowers_its_own_loss_from_noise(tf1, random_weights):
-    from art import stylize
+    from art.engine import untiled
     for kind, image in (("style", STYLE), ("content", CONTENT)):
         for panel in sheet.parse_panels("paper", kind):
             config = sheet.panel_config(panel, iterations=15, seed=2)
             result = sheet.reconstruct(random_weights, image, panel, config)
             assert result.status == "done" and result.image.shape == image.shape
-            start = stylize.initial_image(config, image, np.random.default_rng(2))
-            content_t = stylize.content_targets(random_weights, image, config)
-            style_t = stylize.style_targets(random_weights, [image], None, config)
-            before, after = stylize.evaluate(random_weights, [start, result.image], config,
+            start = untiled.initial_image(config, image, np.random.default_rng(2))
+            content_t = untiled.content_targets(random_weights, image, config)
+            style_t = untiled.style_targets(random_weights, [image], None, config)
+            before, after = untiled.evaluate(random_weights, [start, result.image], config,
                                              content_t, style_t)
             assert after[kind] == after["total"]            # one term only, no TV
             assert after["total"] < before["total"] / 10, (panel.name, before["total"], after["total"])
@@ -160,7 +160,7 @@ def test_sheet_layout():
 
 @pytest.fixture(scope="module")
 def weights_file(tmp_path_factory):
-    from art import weights
+    from art.files import weights
     path = str(tmp_path_factory.mktemp("w") / "random.npz")
     weights.save_npz(make_random_weights(), path)
     return path
@@ -193,7 +193,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tmp_path, weights_file, args, 
 
 def test_script_writes_panels_sheet_and_animation_and_survives_ctrl_c(
         tf1, tmp_path, weights_file, monkeypatch, capsys):
-    from art import images
+    from art.files import images
     from conftest import shared_image
     script = load_script("reconstruct")
     real = sheet.reconstruct

@@ -6,9 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from art import layers, levels as plans, tiling
 from art.config import PaintConfig
 from art.errors import ArtError
+from art.plan import layers, levels as plans, tiling
 
 rng = np.random.default_rng(7)
 CONTENT = rng.uniform(0, 255, (72, 104, 3)).astype(np.float32)
@@ -125,7 +125,7 @@ def test_tiles_are_chosen_to_fit():
 
 def test_feathering_puts_a_picture_back_together():
     """Crops of one picture, feathered, are that picture: the weights are a partition of unity."""
-    from art.render import feather, feather_weights
+    from art.engine.render import feather, feather_weights
     picture = rng.uniform(0, 255, (400, 600, 3))
     tiles = tiling.tiles_for(picture.shape, n_tiles=6, names=["conv4_2"])
     out = feather(tiles, [tiling.crop(picture, t.outer) for t in tiles], picture.shape[:2])
@@ -140,7 +140,8 @@ def test_feathering_puts_a_picture_back_together():
 
 
 def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
-    from art import stylize, tiled
+    from art.engine import untiled
+    from art.engine import tiled
     config = small_config(moment_weight=1.0)
     tiles = tiling.tiles_for(CONTENT.shape, tile_size=32, names=["conv2_2"])
     tile_map = tiled.LocalTiles(tiled.TileRunner(random_weights, config))
@@ -149,9 +150,9 @@ def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
         style_t = tiled.style_targets(tile_map, CONTENT, tiles, config)
     finally:
         tile_map.close()
-    expected = stylize.content_targets(random_weights, CONTENT, config)
+    expected = untiled.content_targets(random_weights, CONTENT, config)
     np.testing.assert_allclose(content_t["conv2_2"], expected["conv2_2"], rtol=1e-4, atol=1e-3)
-    expected = stylize.style_targets(random_weights, [CONTENT], None, config)
+    expected = untiled.style_targets(random_weights, [CONTENT], None, config)
     assert sorted(style_t) == sorted(expected) == ["moments/conv1_1/mean", "moments/conv1_1/std",
                                                    "moments/conv2_1/mean", "moments/conv2_1/std",
                                                    "style/conv1_1", "style/conv2_1"]
@@ -161,7 +162,7 @@ def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
 
 
 def run(weights, config, content=CONTENT, **kw):
-    from art import render
+    from art.engine import render
     return render.render(weights, content, [STYLE], config, plans.plan(content.shape[:2], config),
                          **kw)
 
@@ -218,7 +219,7 @@ def test_levels_go_coarse_to_fine(tf1, random_weights):
 def test_resume_gives_the_same_picture(tf1, random_weights, tmp_path, mode, stop):
     """Ctrl-C after any iteration, the state through the work folder, and a second run
     finish the picture an uninterrupted run paints."""
-    from art import workdir
+    from art.files import workdir
     config = small_config(tile_size=32, tile_mode=mode)
     whole = run(random_weights, config)
 
@@ -276,7 +277,7 @@ def test_the_edge_margin_is_the_photo_mirrored_and_cropped_off(tf1, random_weigh
 
 
 def test_a_finer_level_starts_from_the_coarser_picture_mirrored(tf1, random_weights):
-    from art import images
+    from art.files import images
     m = 8
     finished = []
     result = run(random_weights, small_config(schedule=[2, 1], edge_margin=m,
@@ -290,7 +291,7 @@ def test_a_finer_level_starts_from_the_coarser_picture_mirrored(tf1, random_weig
 
 
 def test_a_finer_level_starts_with_noise_of_its_seed_and_level():
-    from art import render
+    from art.engine import render
     config = small_config(schedule=[2, 1, 1], edge_margin=0, fine_start_noise=12.0)
     plan = plans.plan(CONTENT.shape[:2], config)
     grey = np.full(plan[0].picture + (3,), 128.0, np.float32)
@@ -325,8 +326,8 @@ def test_a_state_of_another_render_is_refused(tf1, random_weights):
 def test_a_stalled_level_ends_early_and_resumes_to_the_same_stop(tf1, random_weights, tmp_path):
     """--stop-below ends each level at the first iteration the loss stalls; the rule's
     window is in the state, so a resumed render stops where the whole one did."""
-    from art import workdir
-    from art.optim import stalled
+    from art.files import workdir
+    from art.engine.optim import stalled
     # The whole loss at both levels: this is about the stopping rule, whose windows it
     # was tuned with.
     config = small_config(schedule=[60, 40], stop_below=1e-2, init="content", **PAPER)
@@ -352,10 +353,10 @@ def test_a_stalled_level_ends_early_and_resumes_to_the_same_stop(tf1, random_wei
 
 
 def test_the_plan_fits_the_memory_it_is_given():
-    """art.painting.plan: a picture that fits is painted as asked; one that does not gets
+    """art.commands.painting.plan: a picture that fits is painted as asked; one that does not gets
     the largest tiles that leave a tenth spare, and says so; one that fits in no tiles,
     or not in the tiles asked for, is refused with what it needs."""
-    from art import painting
+    from art.commands import painting
     levels, note = painting.plan(PaintConfig(), (341, 512), available=24 * GB)
     assert [(lv.picture, lv.tiles) for lv in levels] == [((341, 512), None)] and note is None
     # 4K in one piece would need 22.2 GB by the estimate: within 23 GB, not within 90% of it.

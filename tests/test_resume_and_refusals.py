@@ -11,8 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from art import images, lbfgs, optim, stylize, tiled, workdir
+from art.engine import lbfgs, optim, tiled, untiled
 from art.errors import ArtError
+from art.files import images, workdir
 from conftest import FLOAT32, SHALLOW, Function, assert_refused, run_script
 
 ONE_PIECE = [*SHALLOW, *FLOAT32, "--init", "noise", "--iterations", "3"]
@@ -21,7 +22,7 @@ ONE_PIECE = [*SHALLOW, *FLOAT32, "--init", "noise", "--iterations", "3"]
 def stop_at_evaluation(monkeypatch, n):
     """Ctrl-C inside the n-th evaluation of the run (whole or tiled), once."""
     calls = {"n": 0}
-    for cls in (stylize.WholeEvaluator, tiled.TiledEvaluator):
+    for cls in (untiled.WholeEvaluator, tiled.TiledEvaluator):
         real = cls.evaluate
 
         def evaluate(self, image, real=real):
@@ -174,7 +175,7 @@ def test_a_lock_left_by_a_killed_run_does_not_block_a_resume(tmp_path):
     work = tmp_path / "work"
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; sys.path.insert(0, %r)\n"
-        "from art import workdir\n"
+        "from art.files import workdir\n"
         "w = workdir.Workdir(%r); w.lock(create=True); print('locked', flush=True)\n"
         "time.sleep(120)") % (os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                               str(work))], stdout=subprocess.PIPE, text=True)

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from art import seams, tiling
+from art.plan import tiling
+from art.quality import seams
 
 rng = np.random.default_rng(3)
 

@@ -25,27 +25,27 @@ def small_config(**kw):
 
 
 def test_style_targets_blend_the_grams(tf1, random_weights):
-    from art import stylize
+    from art.engine import untiled
     config = small_config()
-    single = [stylize.style_targets(random_weights, [s], None, config) for s in STYLES]
-    blended = stylize.style_targets(random_weights, STYLES, [3.0, 1.0], config)
+    single = [untiled.style_targets(random_weights, [s], None, config) for s in STYLES]
+    blended = untiled.style_targets(random_weights, STYLES, [3.0, 1.0], config)
     assert sorted(blended) == ["style/conv1_1", "style/conv2_1"]
     for key in blended:
         np.testing.assert_allclose(blended[key], 0.75 * single[0][key] + 0.25 * single[1][key],
                                    rtol=1e-5)
     # The Gram is the numpy Gram of the features.
-    features = stylize.content_targets(random_weights, STYLES[0],
+    features = untiled.content_targets(random_weights, STYLES[0],
                                        PaintConfig(content_layers={"conv1_1": 1.0}))
     np.testing.assert_allclose(single[0]["style/conv1_1"], numpy_gram(features["conv1_1"]),
                                rtol=1e-4)
 
 
 def test_bad_blends_are_refused(tf1, random_weights):
-    from art import stylize
+    from art.engine import untiled
     with pytest.raises(ArtError, match="2 weights for 1 style"):
-        stylize.style_targets(random_weights, STYLES[:1], [1.0, 2.0], small_config())
+        untiled.style_targets(random_weights, STYLES[:1], [1.0, 2.0], small_config())
     with pytest.raises(ArtError, match=">= 0"):
-        stylize.style_targets(random_weights, STYLES, [1.0, -2.0], small_config())
+        untiled.style_targets(random_weights, STYLES, [1.0, -2.0], small_config())
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
@@ -103,11 +103,11 @@ def test_style_only_and_content_only_runs(tf1, random_weights):
 def test_the_one_piece_graph_has_one_variable_and_frozen_targets(tf1, random_weights):
     """The users' promise: the picture is the graph's one trainable variable, and the
     targets are constants in it (no placeholder feeds them)."""
-    from art import stylize
+    from art.engine import untiled
     config = small_config()
-    content_t = stylize.content_targets(random_weights, CONTENT, config)
-    style_t = stylize.style_targets(random_weights, STYLES[:1], None, config)
-    with stylize.WholeEvaluator(random_weights, config, CONTENT.shape, content_t, style_t) as ev:
+    content_t = untiled.content_targets(random_weights, CONTENT, config)
+    style_t = untiled.style_targets(random_weights, STYLES[:1], None, config)
+    with untiled.WholeEvaluator(random_weights, config, CONTENT.shape, content_t, style_t) as ev:
         with ev.graph.as_default():
             variables = tf1.trainable_variables()
         assert variables == [ev.image] and ev.image.shape == (1,) + CONTENT.shape
@@ -120,17 +120,17 @@ def test_the_one_piece_graph_has_one_variable_and_frozen_targets(tf1, random_wei
 
 def test_whole_evaluator_matches_the_graph(tf1, random_weights):
     """The numpy-facing evaluator gives the loss of `evaluate` and TF's own gradient."""
-    from art import stylize
+    from art.engine import untiled
     config = small_config()
-    content_t = stylize.content_targets(random_weights, CONTENT, config)
-    style_t = stylize.style_targets(random_weights, STYLES[:1], None, config)
+    content_t = untiled.content_targets(random_weights, CONTENT, config)
+    style_t = untiled.style_targets(random_weights, STYLES[:1], None, config)
     x = np.random.default_rng(3).uniform(0, 255, CONTENT.shape).astype(np.float32)
-    with stylize.WholeEvaluator(random_weights, config, CONTENT.shape, content_t, style_t) as ev:
+    with untiled.WholeEvaluator(random_weights, config, CONTENT.shape, content_t, style_t) as ev:
         loss, grad, terms = ev.evaluate(x)
         step = np.zeros_like(x)
         step[5, 7, 1] = 0.5
         slope = (ev.evaluate(x + step)[0] - ev.evaluate(x - step)[0]) / 1.0
-    reference = stylize.evaluate(random_weights, [x], config, content_t, style_t)[0]
+    reference = untiled.evaluate(random_weights, [x], config, content_t, style_t)[0]
     assert loss == pytest.approx(reference["total"], rel=1e-5)
     assert terms["style"] == pytest.approx(reference["style"], rel=1e-5)
     assert grad.shape == x.shape
@@ -142,6 +142,6 @@ def test_tiling_settings_are_checked():
         small_config(tiles=2, tile_size=64).check()
     with pytest.raises(ArtError, match=">= 0"):
         small_config(tiles=-1).check()
-    from art import levels
+    from art.plan import levels
     with pytest.raises(ArtError, match="10000 tiles is more than a 64x64 picture's 16 cells"):
         levels.plan((64, 64), small_config(tiles=10_000, edge_margin=0))

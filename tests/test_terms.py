@@ -28,7 +28,7 @@ def run(tf1):
     """run(term, targets, features=F, pixels=PIXELS, box=whole, shape=SHAPE):
     (stats, total, breakdown) of `term`, in float32 as the whole picture's graph."""
     import tensorflow as tf
-    from art import terms
+    from art.engine import terms
 
     def run(term, targets=None, features=F, pixels=PIXELS, box=None, shape=SHAPE,
             dtype=tf.float32, inputs=T):
@@ -46,7 +46,7 @@ def run(tf1):
 
 
 def test_gram_target(run):
-    from art import terms
+    from art.engine import terms
     term = terms.Style({"conv1_1": 1.0}, 1.0)
     stats, _, _ = run(term, {"style/conv1_1": np.zeros((64, 64), np.float32)})
     target = term.target(stats, SHAPE)
@@ -54,7 +54,7 @@ def test_gram_target(run):
 
 
 def test_content_loss(run):
-    from art import terms
+    from art.engine import terms
     w = {"conv1_1": 0.5, "conv2_1": 2.0}
     _, total, by = run(terms.Content(w, 3.0))
     ref = {k: 3.0 * w[k] * np.mean((F[k].astype(np.float64) - T[k]) ** 2) for k in w}
@@ -64,13 +64,13 @@ def test_content_loss(run):
 
 
 def test_a_term_without_layers_is_zero(run):
-    from art import terms
+    from art.engine import terms
     _, total, by = run(terms.Content({}, 1.0))
     assert total == 0 and by == {}
 
 
 def test_style_loss(run):
-    from art import terms
+    from art.engine import terms
     targets = {"style/" + k: numpy_gram(v).astype(np.float32) for k, v in T.items()}
     w = {"conv1_1": 1.0, "conv2_1": 0.25}
     _, total, by = run(terms.Style(w, 10.0), targets)
@@ -83,7 +83,7 @@ def test_style_loss(run):
 
 def test_style_loss_is_zero_at_its_target_and_size_invariant(run):
     """The Gram is normalised by positions: a texture tiled 2x2 has the same Gram."""
-    from art import terms
+    from art.engine import terms
     f = F["conv1_1"]
     target = {"style/conv1_1": numpy_gram(f).astype(np.float32)}
     _, total, _ = run(terms.Style({"conv1_1": 1.0}, 1.0), target,
@@ -92,7 +92,7 @@ def test_style_loss_is_zero_at_its_target_and_size_invariant(run):
 
 
 def test_tv_loss_and_the_pairs_a_piece_owns(run):
-    from art import terms
+    from art.engine import terms
     x = PIXELS.astype(np.float64)
     stats, total, by = run(terms.TotalVariation(0.5))
     ref = 0.5 * (np.sum(np.diff(x, axis=1) ** 2) + np.sum(np.diff(x, axis=2) ** 2)) / x.size
@@ -108,7 +108,7 @@ def test_tv_loss_and_the_pairs_a_piece_owns(run):
 
 
 def test_moments_loss(run):
-    from art import terms
+    from art.engine import terms
     term = terms.Moments({"conv1_1": 1.0, "conv2_1": 0.5}, 2.0)
     stats, _, _ = run(term, {k: np.zeros(c, np.float32) for k, c in (
         ("moments/conv1_1/mean", 64), ("moments/conv1_1/std", 64),
@@ -140,7 +140,7 @@ def numpy_low_pass(x, sigma, radius):
 
 
 def test_anchor_loss_and_the_pixels_a_piece_owns(run):
-    from art import terms
+    from art.engine import terms
     blurred = numpy_low_pass(PIXELS[0].astype(np.float64), terms.ANCHOR_SIGMA,
                              terms.ANCHOR_RADIUS)
     np.testing.assert_allclose(terms.anchor_target(PIXELS[0])[0], blurred, rtol=1e-5, atol=1e-3)
@@ -160,7 +160,7 @@ def test_anchor_loss_and_the_pixels_a_piece_owns(run):
 def test_the_anchor_holds_coarse_shapes_and_frees_a_2_px_grid_in_any_phase():
     # The low-pass passes what a coarser level painted and removes a 2-px grid whatever
     # its phase: the anchor neither fights the detail a level adds nor locks it to blocks.
-    from art import terms
+    from art.engine import terms
     y = np.arange(64)[:, None, None] * np.ones((64, 64, 3))
     for phase in (0, 1):
         grid = np.cos(np.pi * (y + phase))
@@ -170,7 +170,7 @@ def test_the_anchor_holds_coarse_shapes_and_frees_a_2_px_grid_in_any_phase():
 
 
 def test_the_config_chooses_the_terms():
-    from art import terms
+    from art.engine import terms
     names = [t.name for t in terms.terms_of(PaintConfig())]
     assert names == ["content", "style", "tv"]
     assert [t.name for t in terms.terms_of(PaintConfig(tv_weight=0, moment_weight=0.1))] == [

@@ -5,9 +5,9 @@ import functools
 import numpy as np
 import pytest
 
-from art import tiling
 from art.config import PaintConfig
 from art.errors import ArtError
+from art.plan import tiling
 
 # Measured agreement is ~1e-6 (float32 rounding); a margin 16 px short of conv5_1's
 # reach already misses by ~3e-4, so this tolerance tells exact from nearly exact.
@@ -33,14 +33,14 @@ def pictures(shape):
     return content, style, image
 
 
-def untiled(tf1, weights, config, image, content_t, style_t):
+def in_one_piece(tf1, weights, config, image, content_t, style_t):
     """The reference: `build_loss` on the whole picture and `tf.gradients`."""
     import tensorflow as tf
-    from art import stylize
+    from art.engine import untiled
     graph = tf.Graph()
     with graph.as_default():
         x = tf1.placeholder(tf.float32, (1,) + image.shape)
-        total, terms = stylize.build_loss(x, weights, config, content_t, style_t)
+        total, terms = untiled.build_loss(x, weights, config, content_t, style_t)
         grad = tf.gradients(total, x)[0]
         with tf1.Session(graph=graph) as session:
             total, grad, terms = session.run([total, grad, terms], {x: image[None]})
@@ -49,13 +49,15 @@ def untiled(tf1, weights, config, image, content_t, style_t):
 
 def compare(tf1, weights, config, shape, tiles, check=True):
     """(relative loss error, worst relative term error, gradient error / max |gradient|)."""
-    from art import stylize, terms, tiled
+    from art.engine import untiled
+    from art.engine import terms
+    from art.engine import tiled
     content, style, image = pictures(shape)
-    content_t = stylize.content_targets(weights, content, config)
+    content_t = untiled.content_targets(weights, content, config)
     if config.anchor_weight:
         content_t["anchor"] = terms.anchor_target(content)
-    style_t = stylize.style_targets(weights, [style], None, config)
-    loss, grad, terms = untiled(tf1, weights, config, image, content_t, style_t)
+    style_t = untiled.style_targets(weights, [style], None, config)
+    loss, grad, terms = in_one_piece(tf1, weights, config, image, content_t, style_t)
     with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles, check=check) as ev:
         ops = len(ev.tile_map.runner.graph.get_operations())
         t_loss, t_grad, t_terms = ev.evaluate(image)
@@ -89,7 +91,7 @@ CASES = [
     pytest.param(SHALLOW, "max", (160, 224), dict(tile_size=64, margin=48), id="160x224 shallow"),
     pytest.param(SHALLOW, "avg", (165, 227), dict(n_tiles=6, margin=32),
                  id="165x227 shallow, odd", marks=SLOW),
-    # The moments term, added in art/terms.py alone, is exact in tiles too.
+    # The moments term, added in art/engine/terms.py alone, is exact in tiles too.
     pytest.param(dict(SHALLOW, moment_weight=0.5), "avg", (96, 130), dict(n_tiles=4),
                  id="96x130 shallow, moments", marks=SLOW),
     # A finer level: the anchor in place of the content layers, tiles touching every
@@ -144,7 +146,7 @@ def test_style_only_and_content_only(tf1, random_weights):
 @pytest.mark.slow
 def test_a_short_margin_is_refused_and_would_not_be_exact(tf1, random_weights):
     """The test above can fail: 16 px less margin than conv5_1's reach is measurably off."""
-    from art import tiled
+    from art.engine import tiled
     config = config_of(DEEP)
     short = tiling.tiles_for((32, 272), n_tiles=3, margin=48, names=["conv4_2"])
     with pytest.raises(ArtError, match="too small for layer conv5_1"):
@@ -154,13 +156,14 @@ def test_a_short_margin_is_refused_and_would_not_be_exact(tf1, random_weights):
 
 
 def test_wrong_image_size_is_refused(tf1, random_weights):
-    from art import stylize, tiled
+    from art.engine import untiled
+    from art.engine import tiled
     config = config_of(SHALLOW)
     content, style, image = pictures((32, 48))
     tiles = tiling.tiles_for((32, 48), n_tiles=2, names=names(config))
     with tiled.TiledEvaluator(random_weights, config, (32, 48),
-                              stylize.content_targets(random_weights, content, config),
-                              stylize.style_targets(random_weights, [style], None, config),
+                              untiled.content_targets(random_weights, content, config),
+                              untiled.style_targets(random_weights, [style], None, config),
                               tiles) as ev:
         with pytest.raises(ArtError,
                            match="image of 40x32 px given to a tiled evaluator for 48x32"):
@@ -169,7 +172,7 @@ def test_wrong_image_size_is_refused(tf1, random_weights):
 
 @pytest.mark.slow
 def test_real_weights(tf1, real_weights_path):
-    from art import weights
+    from art.files import weights
     w = weights.load(real_weights_path)
     config = PaintConfig()
     shape = (48, 208)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from art import layers, tiling
 from art.errors import ArtError
+from art.plan import layers, tiling
 
 DEEP = ["conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1", "conv4_2"]
 SHAPES = [(203, 317), (67, 93), (16, 16), (17, 300), (512, 256), (160, 224)]

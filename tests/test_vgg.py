@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
 
-from art import layers
 from art.errors import ArtError
+from art.plan import layers
 from conftest import make_random_weights
 
 
 def run_net(tf1, weights, image, pooling="avg", last="conv5_1", padding="zero"):
     import tensorflow as tf
-    from art import vgg
+    from art.engine import vgg
     graph = tf.Graph()
     with graph.as_default():
         rgb = tf1.placeholder(tf.float32, (1,) + image.shape)
@@ -77,7 +77,7 @@ def test_paddings_differ_only_at_the_border(tf1, random_weights):
         np.testing.assert_allclose(out[p][2:-2, 2:-2], out["zero"][2:-2, 2:-2], rtol=1e-5,
                                    atol=1e-5 * np.abs(out["zero"]).max())
         assert np.abs(out[p][0] - out["zero"][0]).max() > 1e-3 * np.abs(out["zero"]).max()
-    from art import vgg
+    from art.engine import vgg
     with pytest.raises(ArtError, match="valid: zero, reflect, replicate"):
         vgg.check_padding("wrap")
 
@@ -98,7 +98,7 @@ def test_pooling_kinds_differ_and_bad_pooling_is_refused(tf1, random_weights):
     _, avg = run_net(tf1, random_weights, image, "avg", last="pool1")
     _, mx = run_net(tf1, random_weights, image, "max", last="pool1")
     assert np.all(mx["pool1"] >= avg["pool1"] - 1e-4) and not np.allclose(mx["pool1"], avg["pool1"])
-    from art import vgg
+    from art.engine import vgg
     with pytest.raises(ArtError, match="valid: avg, max"):
         vgg.check_pooling("mean")
 

@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import scipy.io
 
-from art import fetch, layers, torchstream, weights
-from art.files import sha256
 from art.errors import ArtError
+from art.files import fetch, torchstream, weights
+from art.files.atomic import sha256
+from art.plan import layers
 from conftest import run_script
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -1,6 +1,6 @@
 """What a work folder's fingerprint compares, on plain dicts (no painting)."""
 
-from art import workdir
+from art.files import workdir
 
 
 def fingerprint(**settings):

@@ -5,8 +5,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from art import images, yardstick
 from art.errors import ArtError
+from art.files import images
+from art.quality import yardstick
 from conftest import run_script
 
 
@@ -80,9 +81,9 @@ def test_fine_noise_scores_worse_at_full_size_than_at_a_quarter(tf1, random_weig
 
 @pytest.mark.slow
 def test_each_scale_is_the_whole_picture_loss_at_that_size(tf1, random_weights, small_scales):
-    """Tiles or not, L_k is `art.stylize`'s loss (minus TV) of the downsampled picture
+    """Tiles or not, L_k is `art.engine.untiled`'s loss (minus TV) of the downsampled picture
     against targets of the resized photo and style."""
-    from art import stylize
+    from art.engine import untiled
     content, style = smooth((96, 128), 2), smooth((60, 90), 3)
     picture = np.random.default_rng(4).uniform(0, 255, (96, 128, 3)).astype(np.float32)
     with yardstick.Yardstick(random_weights, content, [style], (96, 128)) as stick:
@@ -90,24 +91,24 @@ def test_each_scale_is_the_whole_picture_loss_at_that_size(tf1, random_weights, 
     config = dataclasses.replace(yardstick.SCORING, tv_weight=0.0)
     for s in score.scales:
         at = tuple(s["shape"])
-        content_t = stylize.content_targets(random_weights, images.resize(content, at), config)
-        style_t = stylize.style_targets(random_weights, [images.fit(style, max(at))], None, config)
-        want = stylize.evaluate(random_weights, [images.resize(picture, at)], config, content_t,
+        content_t = untiled.content_targets(random_weights, images.resize(content, at), config)
+        style_t = untiled.style_targets(random_weights, [images.fit(style, max(at))], None, config)
+        want = untiled.evaluate(random_weights, [images.resize(picture, at)], config, content_t,
                                 style_t)[0]
         for key in ("total", "content", "style/conv1_1", "style/conv5_1"):
             assert s[key] == pytest.approx(want[key], rel=1e-4), (s["k"], key)
     # At 100%: each 48-px crop of the 2x2 grid against the style at its own 60x90.
     native = dataclasses.replace(yardstick.NATIVE)
-    style_t = stylize.style_targets(random_weights, [style], None, native)
+    style_t = untiled.style_targets(random_weights, [style], None, native)
     boxes = yardstick.crop_boxes((96, 128))
     assert boxes == [(0, 48, 8, 56), (0, 48, 72, 120), (48, 96, 8, 56), (48, 96, 72, 120)]
-    by_crop = [stylize.evaluate(random_weights, [picture[y0:y1, x0:x1]], native, {},
+    by_crop = [untiled.evaluate(random_weights, [picture[y0:y1, x0:x1]], native, {},
                                 style_t)[0] for y0, y1, x0, x1 in boxes]
     for n in yardstick.NATIVE_LAYERS:
         assert score.native_layers[n] == pytest.approx(
             np.mean([b["style/" + n] for b in by_crop]), rel=1e-4)
     assert score.native == pytest.approx(sum(score.native_layers.values()))
-    from art import seams
+    from art.quality import seams
     assert score.detail_ratio == pytest.approx(seams.detail(picture) / seams.detail(style))
 
 

@@ -2,10 +2,12 @@
 files in scripts/: `art-paint` is `python scripts/paint.py`, the same code.
 
 Each module's `main(argv)` parses, runs and returns the exit status;
-`art.cli.run_main` turns errors and Ctrl-C into one line and an exit code.
+`art.commands.cli.run_main` turns errors and Ctrl-C into one line and an exit code.
 """
 
-from art import cli
+from art.commands import cli
+
+# Each command imports only its own module: `art-fetch-vgg` need not load the painter.
 
 
 def paint():

@@ -7,7 +7,8 @@
 import argparse
 import os
 
-from art import cli, fetch
+from art.commands import cli
+from art.files import fetch
 
 
 def _shown(path):

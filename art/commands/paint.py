@@ -7,9 +7,9 @@
 import sys
 import time
 
-from art import cli
+from art.commands import cli
+from art.commands.painting import Painting
 from art.config import PaintConfig
-from art.painting import Painting
 
 
 def say(line):

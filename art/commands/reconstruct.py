@@ -15,10 +15,13 @@ import os
 import sys
 import time
 
-from art import cli, images, sheet
-from art.config import PaintConfig, option
-from art.layers import PADDINGS
+from art.commands import cli, painting, sheet
+from art.config import option, PaintConfig
+from art.engine import startup
 from art.errors import ArtError
+from art.files import animate, fetch, images, weights as weights_mod
+from art.plan import levels
+from art.plan.layers import PADDINGS
 
 EPILOG = """\
 --layers:
@@ -85,7 +88,6 @@ def make_out_dir(path):
 def load(path, size, names):
     """The image at `path` fitted to `size`, refused before it is scaled if a panel of
     that size (painting down to layer `names`' deepest) would not fit in memory."""
-    from art import levels, painting
     image = images.load_image(path)
     shape = images.target_shape(image.shape[:2], size)
     need, have = levels.one_piece_need(shape, names), painting.available_memory()
@@ -127,7 +129,6 @@ def main(argv=None):
             images.check_output_path(path, inputs)
     recorder = None
     if config.animate:
-        from art import animate
         recorder = animate.recorder(config.animate, every=config.every, inputs=inputs)
     work = []   # (kind, image, panel, PaintConfig)
     for kind, _, image, panels in rows:
@@ -142,11 +143,9 @@ def main(argv=None):
                     from None
             work.append((kind, image, panel, paint_config))
     make_out_dir(out_dir)
-    from art import fetch
     weights_path = fetch.ensure_weights(config.weights, say=lambda line: print(line, flush=True))
 
-    cli.quiet_tensorflow()
-    from art import weights as weights_mod
+    startup.quiet_tensorflow()
     weights = weights_mod.load(weights_path)
 
     costs = [sheet.relative_cost(panel, image.shape) for _, image, panel, _ in work]

@@ -5,7 +5,7 @@
         --reference classic.png --report score.json
 
 Any picture can be scored (this tool's, the classic method's, another tool's): the
-weights are fixed, whatever it was painted with (see art/yardstick.py). Lower is
+weights are fixed, whatever it was painted with (see art/quality/yardstick.py). Lower is
 better at every scale. `detail` is each picture's fine detail relative to the
 --reference picture's (the first picture's without one); detail depends on the
 size, so it is compared only between pictures of one size. The second line of
@@ -18,8 +18,11 @@ as paint.py paints an exact --size WxH.
 """
 
 
-from art import cli, fetch, files, images
+from art.commands import cli
+from art.engine import startup
 from art.errors import ArtError
+from art.files import atomic as files, fetch, images, weights as weights_mod
+from art.quality import seams
 
 
 def parse_args(argv):
@@ -80,8 +83,8 @@ def main(argv=None):
                   % (path, size_text(picture.shape[:2]), size_text(content.shape[:2]),
                      size_text(picture.shape[:2])), flush=True)
     weights_path = fetch.ensure_weights(args.weights, say=lambda line: print(line, flush=True))
-    cli.quiet_tensorflow()
-    from art import seams, weights as weights_mod, yardstick
+    startup.quiet_tensorflow()
+    from art.quality import yardstick   # imports TensorFlow: after quiet_tensorflow
     weights = weights_mod.load(weights_path)
     reference = seams.detail(pictures[0])
     scored = {}

@@ -1,13 +1,13 @@
 """What each layer sees: per-layer reconstructions (Gatys et al., Fig. 1) and their contact sheet.
 
-A reconstruction is an ordinary painting (`art.render`, in one piece) with other layer
+A reconstruction is an ordinary painting (`art.engine.render`, in one piece) with other layer
 dicts: a style reconstruction keeps only the style term, on a subset of the
 style layers with equal weights; a content reconstruction keeps only the
 content term, on one layer. Both start from white noise (fixed seed) and run
 L-BFGS, so what comes out is what those layers alone retain of the image.
 
 The panel planning and the sheet drawing are pure Python, numpy and Pillow;
-only `reconstruct` touches TensorFlow (through `art.render`, imported late).
+only `reconstruct` touches TensorFlow (through `art.engine.render`, imported late).
 """
 
 import dataclasses
@@ -15,10 +15,10 @@ import dataclasses
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from art import layers
 from art.config import PaintConfig, parse_layer_weights
 from art.errors import ArtError
-from art.images import to_uint8
+from art.files.images import to_uint8
+from art.plan import layers, levels
 
 KINDS = ("style", "content")
 
@@ -153,16 +153,16 @@ def reconstruct(weights, image, panel, config, callback=None):
     """Reconstruct `image` (HxWx3 float32 0-255, at the output size) from `panel`'s layers.
 
     Args:
-      weights: `art.weights.VGGWeights`.
+      weights: `art.files.weights.VGGWeights`.
       image: the style image of a style panel, the content photo of a content panel.
       panel: a `Panel`.
       config: from `panel_config(panel, ...)`.
-      callback: handed to `art.render.render`: a `Progress` after every iteration.
+      callback: handed to `art.engine.render.render`: a `Progress` after every iteration.
 
     Returns:
-      `art.render.Result` of the run (Ctrl-C ends it early with status 'interrupted').
+      `art.engine.render.Result` of the run (Ctrl-C ends it early with status 'interrupted').
     """
-    from art import levels, render
+    from art.engine import render   # TensorFlow: after the caller's quiet_tensorflow
     # The image is passed as content (the output takes its shape) and as the
     # style; the term the panel does not use has no layers, so the image is
     # never run for it. The white-noise start is drawn from config.seed.

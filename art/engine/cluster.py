@@ -1,6 +1,6 @@
 """Exact tiles on a Dask cluster: the maps of every tiled evaluation run on workers.
 
-`art.tiled` writes an evaluation as two maps over tiles with a small reduce
+`art.engine.tiled` writes an evaluation as two maps over tiles with a small reduce
 between them. `ClusterTiles` runs those maps on the workers of a Dask
 scheduler, with the same methods as `tiled.LocalTiles`; the driver keeps the
 picture, the optimiser and the reduces, so the picture is the one a
@@ -35,9 +35,10 @@ import time
 import numpy as np
 
 import art
-from art import files
 from art.config import from_tile_graph_spec, parse_address, tile_graph_spec
+from art.engine import startup
 from art.errors import ArtError, Stopped
+from art.files import atomic as files, fetch, weights
 
 import dask
 import distributed
@@ -72,7 +73,6 @@ class WorkerMismatch(Stopped):
 def _weights_candidates(path):
     """Where a worker looks for the driver's weights: the same path, then the same
     file name in its own `vgg/` folder (another machine's checkout)."""
-    from art import fetch
     own = os.path.join(os.path.dirname(fetch.DEFAULT_WEIGHTS), os.path.basename(path))
     return [path] if os.path.abspath(own) == os.path.abspath(path) else [path, own]
 
@@ -100,15 +100,14 @@ class _WorkerArt:
             self.problem = ("has other VGG weights at %s (sha256 %s..., the driver's %s...)"
                             % (path, self.identity["weights"][:12], weights_sha[:12]))
             return
-        from art import cli, weights
-        cli.quiet_tensorflow()
+        startup.quiet_tensorflow()
         self.weights = weights.load(path)
 
     def runner(self, spec):
         """The tile graph of `spec` (content and style layers, which other terms, pooling,
         precision), built once."""
         if spec not in self.runners:
-            from art import tiled
+            from art.engine import tiled    # TensorFlow: only after quiet_tensorflow (above)
             # The tile graph's statistics do not depend on the terms' weights, only on
             # which terms there are: the driver's reduce applies the weights.
             self.runners[spec] = tiled.TileRunner(self.weights, from_tile_graph_spec(spec),

@@ -17,9 +17,9 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-from art import files
 from art.errors import ArtError
-from art.images import check_output_path, to_uint8
+from art.files import atomic as files
+from art.files.images import check_output_path, to_uint8
 
 # GIF is written by Pillow, which the project needs anyway; video by imageio's
 # ffmpeg plugin, whose wheel brings the ffmpeg binary: the optional "video" extra.

@@ -1,15 +1,16 @@
 """The loss of a picture in one piece: frozen targets, the loss graph, its evaluator.
 
-`art.render` paints every picture with these (a picture in one piece is a
-render of one level) or with their tiled counterpart, `art.tiled`.
+`art.engine.render` paints every picture with these (a picture in one piece is a
+render of one level) or with their tiled counterpart, `art.engine.tiled`.
 """
 
 import numpy as np
 import tensorflow as tf
 
-from art import layers, precision, terms, vgg
+from art.engine import precision, terms, vgg
+from art.engine.optim import PIXEL_BOUNDS
 from art.errors import ArtError
-from art.optim import PIXEL_BOUNDS
+from art.plan import layers
 
 tf1 = tf.compat.v1
 
@@ -97,7 +98,7 @@ def style_targets(weights, styles, style_blend, config):
 
 
 def build_loss(image, weights, config, content_t, style_t):
-    """The total loss and its breakdown for `image`, every term of `art.terms` on the
+    """The total loss and its breakdown for `image`, every term of `art.engine.terms` on the
     whole picture, with the targets frozen in the graph as constants.
 
     Returns:
@@ -140,7 +141,7 @@ class WholeEvaluator:
     (`build_loss`). Each evaluation feeds the optimiser's iterate to that variable
     and returns the loss and `tf.gradients`' gradient from a single session.run.
 
-    It has the interface of `art.tiled.TiledEvaluator`, which computes the same loss
+    It has the interface of `art.engine.tiled.TiledEvaluator`, which computes the same loss
     and gradient tile by tile.
     """
 

@@ -1,50 +1,14 @@
-"""What every entry point shares: quiet TF start-up, graph mode, one-line errors."""
+"""What every entry point shares: flags derived from a dataclass, one-line errors and exit
+statuses, signals that end a run as Ctrl-C does."""
 
 import argparse
-import contextlib
 import dataclasses
 import os
 import signal
 import sys
 
+from art.config import format_layer_weights
 from art.errors import ArtError, Interrupted
-
-
-@contextlib.contextmanager
-def _stderr_silenced():
-    """Send the C++ side's stderr to /dev/null: TF's oneDNN and absl start-up
-    notices ignore TF_CPP_MIN_LOG_LEVEL. Python exceptions still propagate."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def quiet_tensorflow():
-    """Import TensorFlow in graph mode, with oneDNN on and its start-up noise off.
-
-    Environment variables must be set before TF is imported; a user's own
-    setting wins. oneDNN is off by default on some CPUs; switched on, one
-    evaluation was 1.5x faster on this project's AMD EPYC and 17-27% faster on an
-    Intel AVX2 machine (README, Performance).
-    """
-    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        with _stderr_silenced():
-            import tensorflow as tf
-    except ImportError:
-        raise ArtError("TensorFlow is not installed; run: pip install -e '.[cpu]' "
-                       "(or '.[gpu]' on a machine with an NVIDIA GPU)") from None
-    tf.get_logger().setLevel("ERROR")
-    tf.compat.v1.disable_eager_execution()
-    return tf
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -82,7 +46,6 @@ def parser_from_dataclass(cls, description):
             if "choices" not in meta:
                 meta.setdefault("metavar", {int: "N", float: "X", str: "TEXT"}[type(default)])
         if isinstance(default, dict):
-            from art.config import format_layer_weights
             meta["help"] += " (default: %s)" % format_layer_weights(default)
             parser.add_argument(flag, default=argparse.SUPPRESS, **meta)
         else:

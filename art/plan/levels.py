@@ -5,9 +5,9 @@ before TensorFlow is imported.
 
 import dataclasses
 
-from art import layers, tiling
 from art.errors import ArtError
-from art.images import target_shape
+from art.files.images import target_shape
+from art.plan import layers, tiling
 
 # The default coarsest level's long side: small enough that its many
 # iterations are cheap, large enough for conv5_1 to see structure.
@@ -44,7 +44,7 @@ class Level:
       index: 0 for the coarsest.
       shape: (height, width) of the canvas painted: the picture and its margin.
       iterations: L-BFGS iterations at this level.
-      tiles: `art.tiling.Tile`s of the canvas when the level is painted in tiles;
+      tiles: `art.plan.tiling.Tile`s of the canvas when the level is painted in tiles;
         None: whole.
       settings: the `PaintConfig` fields this level paints with in place of the
         config's (`fine_settings`); None: the config's own (`level_config`).
@@ -210,7 +210,7 @@ def tile_size(levels):
 
 def memory_need(levels, config):
     """Estimated peak bytes of a render: its most demanding level. A piece's activations
-    scale with its level's deepest layer (`art.layers.activation_share`)."""
+    scale with its level's deepest layer (`art.plan.layers.activation_share`)."""
     return max(piece_bytes(level.piece_pixels, names_of(level_config(config, level)))
                + PICTURE_BYTES_PER_PIXEL * level.pixels for level in levels)
 
@@ -291,7 +291,7 @@ def choose_tile_size(shape, config, available):
 def piece_work(level, config):
     """Relative cost of one evaluation of each piece of a level: pixels run through
     the network, weighted by the time of the network down to the level's deepest
-    layer (`art.layers.time_share`); an exact tiled evaluation's extra forward pass
+    layer (`art.plan.layers.time_share`); an exact tiled evaluation's extra forward pass
     (for the Grams) counted as a third of a forward+backward."""
     share = layers.time_share(layers.deepest(names_of(level_config(config, level))))
     if not level.tiles:

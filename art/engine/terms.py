@@ -36,7 +36,7 @@ A new term needs, in a class here and nothing elsewhere:
      targets to (total, {layer: term});
   4. for a target taken from the style images (as the Gram matrices are): `target`,
      from the style image's totals to numpy arrays keyed like its stats, which
-     `art.stylize.style_targets` and `art.tiled.style_targets` compute and blend;
+     `art.engine.untiled.style_targets` and `art.engine.tiled.style_targets` compute and blend;
   5. a test that the tiled loss and gradient equal the untiled ones (tests/test_tiled.py)
      and one against a numpy reference (tests/test_terms.py).
 """
@@ -45,7 +45,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
-from art import layers, tiling
+from art.plan import layers, tiling
 
 tf1 = tf.compat.v1
 
@@ -222,7 +222,7 @@ class Anchor:
 
     A low-pass, not 2x2 block means: the block means leave free exactly the patterns
     inside each block, a 2-px grid locked to the blocks, and a level whose style asks
-    for fine detail painted that grid (a mesh, measured by `art.yardstick.mesh_index`).
+    for fine detail painted that grid (a mesh, measured by `art.quality.yardstick.mesh_index`).
     Beyond the picture the low-pass sees zeros, in the whole picture and its tiles
     alike; its reach (3 px) is within every tile's margin."""
     name = "anchor"
@@ -283,7 +283,7 @@ def inputs_of(used):
 
 def with_targets(config):
     """The config's terms whose targets come from the style images (those with a
-    `target`), computed by `art.stylize.style_targets` and `art.tiled.style_targets`."""
+    `target`), computed by `art.engine.untiled.style_targets` and `art.engine.tiled.style_targets`."""
     return [term for term in terms_of(config) if hasattr(term, "target") and term.layers]
 
 

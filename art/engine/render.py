@@ -17,16 +17,16 @@ is painted like the middle. Callbacks, `on_level` and the `Result` see the
 picture; the optimiser's state and `Progress.state` hold the canvas.
 
 A level larger than a tile is painted in tiles. In the default exact mode each
-evaluation is `art.tiled`'s map over tiles and reduce: the picture is painted
+evaluation is `art.engine.tiled`'s map over tiles and reduce: the picture is painted
 as a whole, in memory bounded by a tile. In independent mode (the classic
 method, for comparison) each tile's outer box is painted on its own and the
 overlaps are feathered together.
 
-The optimiser is a strategy the loop is given (`art.optim`: L-BFGS or Adam,
+The optimiser is a strategy the loop is given (`art.engine.optim`: L-BFGS or Adam,
 whole or tiled alike); both keep their state in plain arrays, so a render can
 stop after any iteration and continue from its `state` to the same picture. The
 library never writes files: checkpoints go out through the callback, and the
-caller keeps them (see `art.workdir`).
+caller keeps them (see `art.files.workdir`).
 """
 
 import dataclasses
@@ -35,10 +35,12 @@ import time
 
 import numpy as np
 
-from art import images, layers, optim, stylize, terms, tiled, tiling
-from art.levels import level_config, names_of, piece_work, style_shape, tile_size
+from art.engine import lbfgs, optim, terms, tiled, untiled
+from art.engine.optim import NonFiniteLoss
 from art.errors import ArtError, Stopped
-from art.optim import NonFiniteLoss
+from art.files import images
+from art.plan import layers, tiling
+from art.plan.levels import level_config, MAXCOR, names_of, piece_work, style_shape, tile_size
 
 @dataclasses.dataclass
 class Progress:
@@ -150,7 +152,7 @@ class Targets:
     render has tiles, so a level's targets never need more than a tile's memory.
 
     `tile_map` runs the tile work (a `tiled.LocalTiles` by default, or an
-    `art.cluster.ClusterTiles`); the levels' tiled evaluators share it."""
+    `art.engine.cluster.ClusterTiles`); the levels' tiled evaluators share it."""
 
     def __init__(self, weights, config, content, styles, tile_size=None, tile_map=None):
         self.weights, self.config = weights, config
@@ -172,7 +174,7 @@ class Targets:
         """The content photo's targets on `level`'s canvas, painted with `config`."""
         content = canvas(images.resize(self.content, level.picture), level.margin)
         if self.tile_map is None:
-            return stylize.content_targets(self.weights, content, config)
+            return untiled.content_targets(self.weights, content, config)
         return tiled.content_targets(self.tile_map, content, self._tiles(level.shape, config),
                                      config)
 
@@ -188,11 +190,11 @@ class Targets:
                                "raise --style-scale" % (style.shape[1], style.shape[0],
                                                         layers.deepest(names)))
             if self.tile_map is None:
-                found.append(stylize.style_targets(self.weights, [style], None, config))
+                found.append(untiled.style_targets(self.weights, [style], None, config))
             else:
                 found.append(tiled.style_targets(self.tile_map, style,
                                                  self._tiles(style.shape[:2], config), config))
-        return stylize.blend(found, config.style_blend)
+        return untiled.blend(found, config.style_blend)
 
 
 def canvas(image, margin):
@@ -215,11 +217,11 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
     piece (a plan of one level) or a print.
 
     Args:
-      weights: `art.weights.VGGWeights`.
+      weights: `art.files.weights.VGGWeights`.
       content: H x W x 3 float32 RGB 0-255, any size (resized per level).
       styles: list of style images at any size (scaled per level).
       config: `art.config.PaintConfig`.
-      levels: from `art.levels.plan` (or `art.levels.one_piece`).
+      levels: from `art.plan.levels.plan` (or `art.plan.levels.one_piece`).
       callback: called with a `Progress` after every iteration.
       on_level: called as on_level(level, image, state) when a level is finished;
         `state` continues the render from the start of the next level (after the
@@ -227,11 +229,11 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
       init: optional starting image for the coarsest level (resized to it).
       state: from an earlier run's `Progress.state()`, `on_level` or
         `Result.state`: continue from there.
-      tile_map: runs the exact tiles' work: an `art.cluster.ClusterTiles` to paint
+      tile_map: runs the exact tiles' work: an `art.engine.cluster.ClusterTiles` to paint
         them on a Dask cluster; default here, in this process.
       optimizer: the strategy: a function of a `Level` that returns the
-        `art.optim.Optimizer` to paint it with. Default: `config.optimizer`'s,
-        for the level's iterations (`art.optim.create`).
+        `art.engine.optim.Optimizer` to paint it with. Default: `config.optimizer`'s,
+        for the level's iterations (`new_optimizer`).
 
     Returns:
       `Result` with the final level's image; when interrupted (Ctrl-C), the
@@ -241,7 +243,7 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
     config.check()
     config.check_size(levels[0].shape)
     run = _Render(weights, config, levels, callback, optimizer or (
-        lambda level: optim.create(config, level.iterations)),
+        lambda level: new_optimizer(config, level.iterations)),
         float(state["elapsed"]) if state is not None else 0.0)
     if state is not None and int(state["level"]) == len(levels):
         # Painted to the end, its picture not yet written (a full disk, a signal): the
@@ -263,7 +265,7 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
         if init is not None:
             start = canvas(images.resize(init, level.picture), level.margin)
         else:
-            start = stylize.initial_image(
+            start = untiled.initial_image(
                 config, canvas(images.resize(content, level.picture), level.margin),
                 np.random.default_rng(config.seed))
     targets = Targets(weights, config, content, styles, tile_size(levels), tile_map)
@@ -370,7 +372,7 @@ class _Render:
             evaluator = tiled.TiledEvaluator(self.weights, config, level.shape, content_t,
                                              style_t, level.tiles, tile_map=targets.tile_map)
         else:
-            evaluator = stylize.WholeEvaluator(self.weights, config, level.shape, content_t,
+            evaluator = untiled.WholeEvaluator(self.weights, config, level.shape, content_t,
                                                style_t)
         with evaluator:
             x = self.optimize(evaluator, level, start, _saved_optimizer(state))
@@ -387,10 +389,10 @@ class _Render:
                 continue
             saved = _saved_optimizer(state) if state is not None and j == int(state["tile"]) \
                 else None
-            content_t = _with_anchor(config, stylize.content_targets(
+            content_t = _with_anchor(config, untiled.content_targets(
                 self.weights, tiling.crop(content, tile.outer), config),
                 tiling.crop(start, tile.outer))
-            with stylize.WholeEvaluator(self.weights, config, tile.outer_shape, content_t,
+            with untiled.WholeEvaluator(self.weights, config, tile.outer_shape, content_t,
                                         style_t) as evaluator:
                 x = self.optimize(evaluator, level, tiling.crop(start, tile.outer), saved,
                                   _Piece(j, list(done), start))
@@ -477,3 +479,14 @@ class _Piece:
             y0, y1, x0, x1 = tile.inner
             image[y0:y1, x0:x1] = tiling.crop(part, tile.inner_in_outer())
         return image
+
+
+def new_optimizer(config, maxiter):
+    """The optimiser `config.optimizer` names, for a picture of `maxiter` iterations."""
+    if config.optimizer == "lbfgs":
+        return lbfgs.LBFGS(maxiter, maxcor=MAXCOR, stop_below=config.stop_below)
+    if config.optimizer == "adam":
+        return optim.Adam(maxiter, stop_below=config.stop_below,
+                          learning_rate=config.learning_rate)
+    raise ArtError("unknown --optimizer %r; valid: %s" % (config.optimizer,
+                                                           ", ".join(optim.CHOICES)))

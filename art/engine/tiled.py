@@ -1,7 +1,7 @@
 """Exact tiled evaluation of the painting loss and its gradient.
 
-Every term of `art.terms` is a function of sums over positions, so one
-evaluation is two maps over tiles with a small reduce between them (`art.tiling`
+Every term of `art.engine.terms` is a function of sums over positions, so one
+evaluation is two maps over tiles with a small reduce between them (`art.plan.tiling`
 has the geometry; a tile's inner positions at every layer are the whole
 picture's, exactly):
 
@@ -33,10 +33,11 @@ where content targets are kept.
 import numpy as np
 import tensorflow as tf
 
-from art import layers, precision, terms, tiling, vgg
 from art.config import from_tile_graph_spec, tile_graph_spec
-from art.stylize import new_session
+from art.engine import precision, terms, vgg
+from art.engine.untiled import new_session
 from art.errors import ArtError
+from art.plan import layers, tiling
 
 tf1 = tf.compat.v1
 
@@ -54,7 +55,7 @@ class TileRunner:
     the reduce reads.
 
     Args:
-      weights: `art.weights.VGGWeights`.
+      weights: `art.files.weights.VGGWeights`.
       config: `art.config.PaintConfig` (its terms and layers, pooling, precision).
       threads: TensorFlow's CPU threads (default: all cores).
     """
@@ -113,7 +114,7 @@ class TileRunner:
         """Pass 1 of one tile: the terms' statistics over the positions it owns.
 
         Args:
-          tile: `art.tiling.Tile`.
+          tile: `art.plan.tiling.Tile`.
           crop: the picture's outer box of `tile`, H x W x 3 RGB 0-255.
           inputs: content layer -> the content target at `tile.at(layer)`, [1, h, w, C]
             (needed only for the content statistics).
@@ -144,7 +145,7 @@ class TileRunner:
 class LocalTiles:
     """The maps of a tiled evaluation, run in this process one tile after another.
 
-    `art.cluster.ClusterTiles` has the same methods and runs each map on a Dask
+    `art.engine.cluster.ClusterTiles` has the same methods and runs each map on a Dask
     cluster's workers. Per-tile inputs go through `share` first: here they are
     kept as they are; there they are sent to the workers once and referred to.
 
@@ -198,8 +199,8 @@ def totals(found):
 
 def content_targets(tile_map, image, tiles, config):
     """The content layers' features of a whole picture, assembled from its tiles' inner
-    boxes: what `art.stylize.content_targets` gives, in memory bounded by a tile.
-    `tile_map` is a `LocalTiles` or `art.cluster.ClusterTiles`."""
+    boxes: what `art.engine.untiled.content_targets` gives, in memory bounded by a tile.
+    `tile_map` is a `LocalTiles` or `art.engine.cluster.ClusterTiles`."""
     shape = image.shape[:2]
     tile_map.use(tile_graph_spec(config))
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
@@ -220,7 +221,7 @@ def content_targets(tile_map, image, tiles, config):
 
 
 def style_targets(tile_map, image, tiles, config):
-    """The targets one style image gives (`art.stylize.style_targets` of it alone, not
+    """The targets one style image gives (`art.engine.untiled.style_targets` of it alone, not
     blended), from its tiles' statistics."""
     wanted = terms.with_targets(config)
     tile_map.use(tile_graph_spec(config))
@@ -237,12 +238,12 @@ def style_targets(tile_map, image, tiles, config):
 
 class Reducer:
     """The terms' losses and cotangents from the tiles' totals: one small graph, in
-    float64, with the targets frozen in it (the same `art.terms` code the whole
+    float64, with the targets frozen in it (the same `art.engine.terms` code the whole
     picture's graph runs in float32).
 
     Args:
-      used: the terms (`art.terms.terms_of`).
-      targets: the style targets (`art.stylize.style_targets`).
+      used: the terms (`art.engine.terms.terms_of`).
+      targets: the style targets (`art.engine.untiled.style_targets`).
       shape: the picture's (height, width).
       example: key -> an array of each statistic's shape (a tile's pass 1).
     """
@@ -274,20 +275,20 @@ class Reducer:
 
 
 class TiledEvaluator:
-    """The painting loss of `art.stylize.build_loss` and its gradient, tile by tile.
+    """The painting loss of `art.engine.untiled.build_loss` and its gradient, tile by tile.
 
     Args:
-      weights: `art.weights.VGGWeights`.
+      weights: `art.files.weights.VGGWeights`.
       config: `art.config.PaintConfig`.
       shape: the picture's (height, width[, 3]).
       content_t: content layer -> the whole picture's content features [1, H_l, W_l, C]
-        (`art.stylize.content_targets`).
-      style_t: the style targets (`art.stylize.style_targets`).
-      tiles: from `art.tiling.tiles_for`, for the config's layers.
-      check: refuse tiles that cannot be exact (`art.tiling.check`). Only tests
+        (`art.engine.untiled.content_targets`).
+      style_t: the style targets (`art.engine.untiled.style_targets`).
+      tiles: from `art.plan.tiling.tiles_for`, for the config's layers.
+      check: refuse tiles that cannot be exact (`art.plan.tiling.check`). Only tests
         that show a short margin breaking exactness turn it off.
       tile_map: what runs the maps over tiles, to share: a `LocalTiles` or an
-        `art.cluster.ClusterTiles`. Default: a new `LocalTiles`, closed with the
+        `art.engine.cluster.ClusterTiles`. Default: a new `LocalTiles`, closed with the
         evaluator.
     """
 

@@ -12,7 +12,7 @@ raises it (~3.5), a wide linear feather lowers it (~0.5: texture lost).
 
 import numpy as np
 
-from art.color import luminance
+from art.engine.color import luminance
 
 OFFSETS = (8, 16, 32, 64)
 BAND = 8

@@ -16,7 +16,7 @@ which L-BFGS's scaling makes the right size almost always.
 
 import numpy as np
 
-from art.optim import PIXEL_BOUNDS, Optimizer
+from art.engine.optim import Optimizer, PIXEL_BOUNDS
 
 # Dot products of float32 vectors of ~10^8 values, summed in float64 a chunk at
 # a time: float32 accumulation would lose ~4 digits at print size.
@@ -31,7 +31,7 @@ def dot(a, b):
 
 
 class LBFGS(Optimizer):
-    """L-BFGS over float32 vectors within bounds (see `art.optim.Optimizer` for
+    """L-BFGS over float32 vectors within bounds (see `art.engine.optim.Optimizer` for
     `minimize`, `maxiter`, `bounds` and `stop_below`).
 
     Args:
@@ -40,7 +40,7 @@ class LBFGS(Optimizer):
         before there is any curvature to scale the step with.
 
     Attributes:
-      iterations, evaluations: counted apart, as in `art.optim`.
+      iterations, evaluations: counted apart, as in `art.engine.optim`.
       x, f, g: the last finished iterate, its loss and gradient.
       s, y: the history.
       trace: the loss at the start and after each iteration (for `stalled`).

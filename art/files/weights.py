@@ -11,9 +11,9 @@ import os
 
 import numpy as np
 
-from art import layers
 from art.errors import ArtError
-from art.files import atomic_path, verify_zip
+from art.files.atomic import atomic_path, verify_zip
+from art.plan import layers
 
 # Extension -> format name; the error for any other extension lists these.
 FORMATS = {
@@ -34,7 +34,7 @@ class VGGWeights:
     """The canonical in-memory form of VGG19's convolutional weights.
 
     Attributes:
-      kernels: conv name (`art.layers.CONV_LAYERS`) -> (kernel HWIO float32, bias float32).
+      kernels: conv name (`art.plan.layers.CONV_LAYERS`) -> (kernel HWIO float32, bias float32).
       mean_pixel: float32[3], the mean subtracted from 0-255 input, in `channel_order`.
       channel_order: 'RGB' or 'BGR', the order of the network's input channels.
       source: where the numbers came from, for reports.
@@ -95,7 +95,7 @@ def _one_line(exc):
 def validate(weights, where=None):
     """Check `weights` against VGG19's layer table and return a clean copy.
 
-    Layers not in `art.layers.CONV_LAYERS` (fully connected ones, say) are
+    Layers not in `art.plan.layers.CONV_LAYERS` (fully connected ones, say) are
     dropped; kernels and biases become float32 C-contiguous arrays.
 
     Args:

@@ -3,7 +3,7 @@
 A picture is cut into a grid of inner boxes that cover it exactly once. Each
 tile is evaluated on its outer box: the inner box plus a margin, clipped at
 the picture's border. Two facts make the tiled loss and gradient equal to the
-untiled ones (see `art.tiled`):
+untiled ones (see `art.engine.tiled`):
 
 * Alignment. Every box edge inside the picture lies on the 16-px grid of
   VGG19's four 2x2 poolings, so a tile's positions at every layer are the
@@ -22,8 +22,8 @@ Boxes are (y0, y1, x0, x1), half-open, in pixels or in a layer's positions.
 import dataclasses
 import math
 
-from art import layers
 from art.errors import ArtError
+from art.plan import layers
 
 # 2**4: VGG19 pools four times. Boxes on this grid line up at every layer.
 GRID = 16

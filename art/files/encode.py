@@ -1,7 +1,7 @@
 """16-bit RGB PNG and TIFF, written by hand: Pillow reads such files but cannot write
 them (it has no 48-bit RGB mode). Both carry the print resolution and an ICC profile.
 
-Pure numpy and the standard library; `art.images.save_image` is the way in.
+Pure numpy and the standard library; `art.files.images.save_image` is the way in.
 """
 
 import struct

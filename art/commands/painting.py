@@ -1,9 +1,9 @@
 """A painting as `scripts/paint.py` runs it: inputs checked, the plan (levels, tiles,
 memory), weights, work folder and cluster, then the render and all it writes.
 
-Every picture goes through `art.render.render`: a picture in one piece is a plan
+Every picture goes through `art.engine.render.render`: a picture in one piece is a plan
 of one level. The library computes and never prints: lines for the user go out
-through `say`, progress as `art.render.Progress` records, and `Painting.run`
+through `say`, progress as `art.engine.render.Progress` records, and `Painting.run`
 returns an `Outcome` for the script to print and exit with.
 """
 
@@ -13,8 +13,12 @@ import os
 import resource
 import time
 
-from art import animate, color, images, levels as plans
+from art.commands import cli
+from art.engine import color, precision, startup
 from art.errors import ArtError, CheckpointFailed
+from art.files import animate, atomic, fetch, images, weights as weights_mod, workdir
+from art.files.atomic import write_json
+from art.plan import levels as plans
 
 
 def available_memory():
@@ -52,7 +56,7 @@ def plan(config, shape, available=None):
     gives them; one that fits in no tiling is refused, with what it needs.
 
     Returns:
-      (levels, note): the `art.levels.Level`s, and a line saying what was chosen
+      (levels, note): the `art.plan.levels.Level`s, and a line saying what was chosen
       for the user (None when nothing was).
     """
     # The picture's own arrays are needed whatever the tiles: a picture too large for
@@ -139,7 +143,7 @@ class Outcome:
     code: int                # 0 done, 1 non-finite loss or a lost cluster, 128 + signal
                              # interrupted (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP)
     line: str
-    result: object           # `art.render.Result`
+    result: object           # `art.engine.render.Result`
 
 
 def load_inputs(config):
@@ -213,7 +217,6 @@ class Painting:
 
     def prepare(self):
         """Weights (the default ones fetched on first use), work folder, cluster."""
-        from art import fetch, weights as weights_mod, workdir
         config = self.config
         self.weights_path = fetch.ensure_weights(config.weights, self.say)
         self.weights = weights_mod.load(self.weights_path)
@@ -240,7 +243,7 @@ class Painting:
     def _from_level_picture(self):
         """With no checkpoint (a full disk at a level's end), the state after the finest
         level whose picture the work folder holds; None if it holds none."""
-        from art import render
+        from art.engine import render   # TensorFlow: only when resuming needs it
         found = self.work.last_level(self.levels)
         if found is None:
             return None
@@ -254,14 +257,14 @@ class Painting:
         return render.state_after(self.levels, index, image, self.config)
 
     def _connect(self):
-        from art import cluster, files
+        from art.engine import cluster  # Dask: only for --cluster / --workers
         config = self.config
         self.say("connecting to %s..." % (config.cluster or "a local Dask cluster of %d workers"
                                           % config.workers))
         found = cluster.Cluster(address=config.cluster, workers=config.workers,
                                 dashboard=config.dashboard, tls=config.security(),
                                 weights_path=self.weights_path,
-                                weights_sha=files.sha256(self.weights_path))
+                                weights_sha=atomic.sha256(self.weights_path))
         live = found.live()
         self.say("painting the tiles on %d Dask worker%s (scheduler %s%s)"
                  % (live, "s"[:live != 1], found.address,
@@ -305,15 +308,14 @@ class Painting:
         """Paint, writing the picture, checkpoints, animation and report as the config says.
 
         Args:
-          progress: called with every `art.render.Progress`, after this run's own
+          progress: called with every `art.engine.render.Progress`, after this run's own
             checkpoints of it.
 
         Returns:
           `Outcome`.
         """
-        from art import cli
-        cli.quiet_tensorflow()          # before anything imports TensorFlow
-        from art import precision, render
+        startup.quiet_tensorflow()          # before anything imports TensorFlow
+        from art.engine import render   # so: imported here, not at the top
         config, inputs = self.config, self.inputs
         arithmetic, why = precision.choose(config.precision)
         # The work folder is started before anything is said: once a user has seen the
@@ -387,7 +389,6 @@ class Painting:
         """The exit status and the line for the user. `failed`: what could not be
         written at the end (the checkpoint, the picture as it is), as messages;
         `checkpointed`: whether the work folder's checkpoint was written."""
-        from art import cli
         out, work = self.config.out, self.work
         if result.status == "done":
             if work is not None:
@@ -427,7 +428,6 @@ class Painting:
                     len(self.levels))
 
     def _report(self, result, written, wall, arithmetic, why):
-        from art.files import write_json
         config = self.config
         h, w = self.inputs.content.shape[:2]
         report = {

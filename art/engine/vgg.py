@@ -1,4 +1,4 @@
-"""VGG19 as an explicit TF1 graph, built by a loop over `art.layers.TABLE`.
+"""VGG19 as an explicit TF1 graph, built by a loop over `art.plan.layers.TABLE`.
 
 Import this module only after the entry point has chosen graph mode; nothing
 here runs at import time.
@@ -8,8 +8,8 @@ import collections
 
 import tensorflow as tf
 
-from art import layers
 from art.errors import ArtError
+from art.plan import layers
 
 tf1 = tf.compat.v1
 
@@ -56,7 +56,7 @@ def build(rgb, weights, pooling="avg", last="conv5_1", precision="float32", padd
     Args:
       rgb: float32 tensor [batch, H, W, 3], RGB 0-255 (preprocessing is done here,
         from the weights' own channel order and mean).
-      weights: `art.weights.VGGWeights`.
+      weights: `art.files.weights.VGGWeights`.
       pooling: 'avg' (Gatys et al. found it gives smoother results) or 'max'.
       last: the deepest end point needed; nothing past it is built, so a
         conv1_1-only loss costs one convolution.

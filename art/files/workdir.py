@@ -3,7 +3,7 @@ its last checkpoint, so that `--resume` continues it and refuses anything else.
 
     render.json            the settings and inputs (sha256) that decide the picture
     level-K-WxH.png        each finished level, to look at
-    state.npz              the last checkpoint (`art.render` state), with the sha256 of
+    state.npz              the last checkpoint (`art.engine.render` state), with the sha256 of
                            every array and the render it belongs to; gone when the
                            render is finished (render.json then says so)
     lock                   held (flock) by the one run painting here; it names that run
@@ -31,9 +31,10 @@ import socket
 
 import numpy as np
 
-from art import images, precision
+from art.engine import precision
 from art.errors import ArtError
-from art.files import atomic_path, check_writable, sha256, verify_zip, write_json
+from art.files import images
+from art.files.atomic import atomic_path, check_writable, sha256, verify_zip, write_json
 
 # Settings that change only where output goes or what is printed, not the picture.
 NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", "report", "workdir",

@@ -11,7 +11,7 @@ from art.errors import ArtError
 # (name, output channels) for convolutions; pooling layers carry None. The
 # order is the network's; a ReLU follows every convolution, and the end point
 # named conv<block>_<n> is the rectified response, as in the Caffe model the
-# paper used, where the ReLU runs in place (`art.vgg`). Names are MatConvNet's,
+# paper used, where the ReLU runs in place (`art.engine.vgg`). Names are MatConvNet's,
 # which most style-transfer papers and tools use.
 TABLE = (
     ("conv1_1", 64), ("conv1_2", 64), ("pool1", None),

@@ -15,15 +15,15 @@ import warnings
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
 
-from art import files
+from art import PROJECT_ROOT
 from art.errors import ArtError
+from art.files import atomic as files, encode
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 #: The built-in content photo (CC0; see examples/README.md).
-EXAMPLE_CONTENT = os.path.join(_ROOT, "examples", "coffee.png")
+EXAMPLE_CONTENT = os.path.join(PROJECT_ROOT, "examples", "coffee.png")
 #: The built-in style painting, made by examples/make_style.py.
-EXAMPLE_STYLE = os.path.join(_ROOT, "examples", "style.jpg")
+EXAMPLE_STYLE = os.path.join(PROJECT_ROOT, "examples", "style.jpg")
 
 # Named screen sizes as (width, height) in pixels.
 PRESETS = {
@@ -425,7 +425,6 @@ def save_image(path, image, inputs=(), dpi=DEFAULT_DPI, bit_depth=8):
                          % (image.shape,))
     fmt, options = _WRITERS[ext]
     if bit_depth == 16:
-        from art import encode
         rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
         write = encode.png16 if fmt == "PNG" else encode.tiff16
         files.write_bytes(path, write(to_uint16(rgb), dpi, srgb_profile()), inputs)

@@ -1,10 +1,10 @@
-"""The optimisers the render loop is given: L-BFGS (`art.lbfgs`) and Adam, one interface.
+"""The optimisers the render loop is given: L-BFGS (`art.engine.lbfgs`) and Adam, one interface.
 
 Shaped like TF1's ScipyOptimizerInterface: an optimiser is made with its
 options and bounds, and ``minimize(evaluator, x0, step_callback, loss_callback)``
 runs it, where the evaluator plays the part of the session: anything with an
 ``image_shape`` and ``evaluate(image) -> (loss, gradient, terms)`` (the whole
-picture's graph, `art.stylize.WholeEvaluator`, or its tiles, `art.tiled`).
+picture's graph, `art.engine.untiled.WholeEvaluator`, or its tiles, `art.engine.tiled`).
 `loss_callback(loss, terms)` follows every evaluation, `step_callback(x)`
 every iteration. Iterations and evaluations are counted apart: an L-BFGS
 iteration may take several evaluations (its line search), an Adam one takes one.
@@ -189,12 +189,3 @@ class Adam(Optimizer):
         self.iterations = int(state["iterations"])
         self.evaluations = int(state["evaluations"])
 
-
-def create(config, maxiter):
-    """The optimiser `config.optimizer` names, for a picture of `maxiter` iterations."""
-    if config.optimizer == "lbfgs":
-        from art import lbfgs, levels
-        return lbfgs.LBFGS(maxiter, maxcor=levels.MAXCOR, stop_below=config.stop_below)
-    if config.optimizer == "adam":
-        return Adam(maxiter, stop_below=config.stop_below, learning_rate=config.learning_rate)
-    raise ArtError("unknown --optimizer %r; valid: %s" % (config.optimizer, ", ".join(CHOICES)))

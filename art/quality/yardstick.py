@@ -14,7 +14,7 @@ with, so pictures painted with other settings or by other tools score alike.
 
 Beside the pyramid, two figures of the fine scale: the conv1_1 and conv2_1
 style terms at full size (how well the finest brushwork matches the painting's)
-and `detail`, the mean squared Laplacian of the luminance (`art.seams`), which
+and `detail`, the mean squared Laplacian of the luminance (`art.quality.seams`), which
 means something against another picture of the same size: the classic
 method's, say.
 
@@ -39,9 +39,12 @@ import math
 import numpy as np
 from scipy import ndimage
 
-from art import color, images, layers, levels, seams, stylize, tiled, tiling
 from art.config import PaintConfig
+from art.engine import color, tiled, untiled
 from art.errors import ArtError
+from art.files import images
+from art.plan import layers, levels, tiling
+from art.quality import seams
 
 COARSEST_SIDE = 512
 # Inner side of the tiles a picture is scored in: one piece up to this, and memory
@@ -74,7 +77,7 @@ def scale_count(shape):
 
 def scale_shapes(shape):
     """(height, width) of every scale, full size first: halved as a render's levels are
-    (`art.levels.level_shapes`)."""
+    (`art.plan.levels.level_shapes`)."""
     return levels.level_shapes(shape[:2], scale_count(shape))[::-1]
 
 
@@ -161,7 +164,7 @@ class Yardstick:
     and scale each.
 
     Args:
-      weights: `art.weights.VGGWeights`.
+      weights: `art.files.weights.VGGWeights`.
       content: the photo, H x W x 3 float32 RGB 0-255, any size.
       styles: style images at any size.
       shape: the size of the pictures to score.
@@ -187,7 +190,7 @@ class Yardstick:
                         self.tile_map, style,
                         tiling.tiles_for(style.shape[:2], tile_size=TILE_SIDE, names=names),
                         config))
-                style_t = stylize.blend(found, style_blend)
+                style_t = untiled.blend(found, style_blend)
                 self.evaluators.append(tiled.TiledEvaluator(weights, config, at, content_t,
                                                             style_t, cut, tile_map=self.tile_map))
             self._native_targets(weights, styles, style_blend)
@@ -211,9 +214,9 @@ class Yardstick:
             tiling.tiles_for(style.shape[:2], tile_size=TILE_SIDE, names=names), config)
             for style in styles]
         self.native = tiled.TiledEvaluator(
-            weights, config, crop, {}, stylize.blend(found, style_blend),
+            weights, config, crop, {}, untiled.blend(found, style_blend),
             tiling.tiles_for(crop, tile_size=TILE_SIDE, names=names), tile_map=self.tile_map)
-        self.painting_detail = float(stylize.blend(
+        self.painting_detail = float(untiled.blend(
             [{"detail": np.float64(seams.detail(style))} for style in styles],
             style_blend)["detail"])
 
