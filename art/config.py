@@ -154,7 +154,7 @@ class PaintConfig:
                                      "strokes); 0: no limit, every level enlarges them as "
                                      "--style-scale asks", metavar="X")
     # The loss's own anchor weight: not a flag, set per level from fine_anchor_weight
-    # (`art.plan.levels.fine_settings`); a picture's first level has nothing to anchor to.
+    # (`art.plan.levels.fine_config`); a picture's first level has nothing to anchor to.
     anchor_weight: float = dataclasses.field(default=0.0, metadata=dict(cli=False))
     content_layers: dict = option(lambda: {"conv4_2": 1.0}, "content layers as name=weight,...",
                                   type=parse_layer_weights, metavar="NAME=W,...")
@@ -265,17 +265,17 @@ class PaintConfig:
                 raise ArtError("--%s must be >= 0, got %d" % (name.replace("_", "-"), getattr(self, name)))
         if self.fine_layers != "all":
             layers.check_names([self.fine_layers], what="--fine-layers layer (or all)")
-        for name in ("content_weight", "style_weight", "tv_weight", "moment_weight",
-                     "anchor_weight", "fine_anchor_weight", "fine_tv_weight", "fine_style_limit",
-                     "fine_start_noise",
-                     "learning_rate", "style_scale", "stop_below"):
+        # Every number of the loss (a new term's weight too) is finite and >= 0; dpi and
+        # the checkpoint interval have their own checks.
+        for name in (f.name for f in dataclasses.fields(self)
+                     if f.type is float and f.name not in ("dpi", "checkpoint_every")):
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0) or (name in ("learning_rate", "style_scale")
                                                              and value == 0):
                 raise ArtError("--%s must be a finite number %s, got %g"
                                % (name.replace("_", "-"),
                                   "> 0" if name in ("learning_rate", "style_scale") else ">= 0", value))
-        names = list(self.content_layers) + list(self.style_layers)
+        names = self.layer_names
         if not names:
             raise ArtError("no content or style layers to paint with")
         layers.check_names(names)
@@ -335,9 +335,14 @@ class PaintConfig:
                 raise ArtError("%s %s: no such file" % (flag, path))
         return given
 
+    @property
+    def layer_names(self):
+        """The layers this config's loss reads: the content layers, then the style layers."""
+        return list(self.content_layers) + list(self.style_layers)
+
     def check_size(self, shape):
         """Refuse a picture of `shape` (height, width) too small for the deepest layer."""
-        names = list(self.content_layers) + list(self.style_layers)
+        names = self.layer_names
         need = layers.min_size(names)
         if min(shape) < need:
             raise ArtError("a %dx%d picture is too small for layer %s: it needs at least %d px "
@@ -346,21 +351,3 @@ class PaintConfig:
     def to_dict(self):
         return dataclasses.asdict(self)
 
-
-def tile_graph_spec(config):
-    """What a config's tile graph computes: its layers, which other terms, pooling,
-    padding and precision (resolved: every tile of an evaluation is painted in one arithmetic). The
-    terms' weights are not in it: only the reduce reads them. Pure Python, so a
-    cluster's driver names graphs before TensorFlow is imported."""
-    return (tuple(config.content_layers), tuple(config.style_layers), bool(config.tv_weight),
-            bool(config.moment_weight), bool(config.anchor_weight), config.pooling,
-            config.padding, precision.of(config))
-
-
-def from_tile_graph_spec(spec):
-    """A config whose tile graph is `spec`'s (its weights are placeholders)."""
-    content, style, tv, moments, anchor, pooling, padding, chosen = spec
-    return PaintConfig(content_layers=dict.fromkeys(content, 1.0),
-                       style_layers=dict.fromkeys(style, 1.0), tv_weight=float(tv),
-                       moment_weight=float(moments), anchor_weight=float(anchor),
-                       pooling=pooling, padding=padding, precision=chosen)

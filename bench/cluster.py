@@ -101,7 +101,7 @@ def tile_times_child(args, weights, config):
     shape = content.shape[:2]
     tiles = tiling.tiles_for(shape, n_tiles=args.tiles, names=terms.layers_read(terms.terms_of(config)))
     image = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)
-    runner = tiled.TileRunner(weights, config, threads=args.tile_threads)
+    runner = tiled.TileRunner(weights, terms.GraphSpec.of(config), threads=args.tile_threads)
     local = tiled.LocalTiles(runner)
     content_t = tiled.content_targets(local, content, tiles, config)
     style_t = untiled.style_targets(weights, [style], None, config)
@@ -223,7 +223,7 @@ def main():
 
     for workers in (1, 2):
         with cluster.Cluster(workers=workers, weights_path=args.weights, weights_sha=sha) as found:
-            tile_map = cluster.ClusterTiles(found, config)
+            tile_map = cluster.ClusterTiles(found)
             with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
                                       tile_map=tile_map) as ev:
                 ev.evaluate(image)

@@ -85,7 +85,7 @@ def paint_one(weights, content, styles, config, **kw):
     from art.plan import levels
     from art.engine import render
     return render.render(weights, content, styles, config,
-                         levels.one_piece(content.shape[:2], config.iterations), **kw)
+                         levels.one_piece(content.shape[:2], config), **kw)
 
 
 class Objective:

@@ -85,7 +85,7 @@ def gram_flops(height, width, style_layers):
 
 def evaluation_flops(height, width, config):
     """FLOPs of one loss+gradient evaluation: {'conv', 'gram', 'total'} (see the module doc)."""
-    names = list(config.content_layers) + list(config.style_layers)
+    names = config.layer_names
     order = [name for name, _ in layers.TABLE]
     forward = sum(row[-1] for row in conv_flops(height, width, max(names, key=order.index)))
     conv, gram = 2 * forward, 3 * gram_flops(height, width, config.style_layers)

@@ -70,7 +70,7 @@ def paint_one(weights, content, styles, config, **kw):
     from art.plan import levels
     from art.engine import render
     return render.render(weights, content, styles, config,
-                         levels.one_piece(content.shape[:2], config.iterations), **kw)
+                         levels.one_piece(content.shape[:2], config), **kw)
 
 
 def shared_image(name):
@@ -123,6 +123,9 @@ def run_until(args, marker, then=None, env=None):
     """Start scripts/paint.py with `args` (and environment `env`); once a line of its
     output starts with `marker`, call then(process) (default: Ctrl-C). Returns
     (returncode, stderr)."""
+    # A child that crashes (SIGSEGV: once, in a CI run, on SIGHUP) says where, in the
+    # stderr the failing assertion shows.
+    env = dict(os.environ if env is None else env, PYTHONFAULTHANDLER="1")
     proc = subprocess.Popen([sys.executable, PAINT] + args, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.time() + 120

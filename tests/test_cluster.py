@@ -54,6 +54,7 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
     from art.engine import cluster
     from art.engine import untiled
     from art.engine import tiled
+    from art.engine.terms import GraphSpec
     weights = weights_mod.load(weights_file)
     config = PaintConfig(**DEEP)
     shape = (160, 224)
@@ -63,7 +64,7 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
     style_t = untiled.style_targets(weights, [style], None, config)
     with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles) as ev:
         loss, grad, terms = ev.evaluate(image)
-    tile_map = cluster.ClusterTiles(local_cluster, config)
+    tile_map = cluster.ClusterTiles(local_cluster)
     with tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
                               tile_map=tile_map) as ev:
         d_loss, d_grad, d_terms = ev.evaluate(image)
@@ -91,7 +92,7 @@ def test_distributed_evaluation_is_the_local_one(local_cluster, weights_file):
 
     # Targets through the cluster are the local ones, too, to float rounding (the
     # workers run on fewer threads, see ONE_THREAD): within 1e-5 of the largest value.
-    local = tiled.LocalTiles(tiled.TileRunner(weights, config))
+    local = tiled.LocalTiles(tiled.TileRunner(weights, GraphSpec.of(config)))
     try:
         expected = tiled.content_targets(local, content, tiles, config)
         for name, value in tiled.content_targets(tile_map, content, tiles, config).items():
@@ -135,11 +136,11 @@ def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file)
     levels = plans.plan((96, 128), config)
     assert levels[-1].tiles and len(levels[-1].tiles) >= 4
     unharmed = render.render(weights, content, [style], config, levels,
-                             tile_map=cluster.ClusterTiles(local_cluster, config))
+                             tile_map=cluster.ClusterTiles(local_cluster))
 
     pids = local_cluster.client.run(os.getpid)
     victim = pids[sorted(pids)[0]]
-    tile_map = cluster.ClusterTiles(local_cluster, config)
+    tile_map = cluster.ClusterTiles(local_cluster)
     retried = []
     tile_map.on_retry = retried.append
 

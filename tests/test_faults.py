@@ -574,7 +574,10 @@ def test_a_real_read_only_folder_is_refused_before_any_work(tmp_path, paint):
 # --- signals at several points of a real render, then --resume -------------------------
 
 # Coarse-to-fine in tiles: level 1 48x36 (3 iterations), level 2 96x72 in tiles of 48.
-RENDER = ["--size", "96", "--schedule", "3,12", "--tile-size", "48", "--init", "noise",
+# Level 2's 30 iterations keep the child painting for seconds after each marker: with
+# 12, a loaded machine's test process read the marker after the child had finished
+# (exit 0, not 130), and most likely once as it was exiting (SIGHUP, answered by SIGSEGV).
+RENDER = ["--size", "96", "--schedule", "3,30", "--tile-size", "48", "--init", "noise",
           "--print-every", "1", "--style-layers", "conv1_1,conv2_1", "--content-layers",
           "conv2_2", "--precision", "float32"]
 # (signal, the progress line it is sent at, exit status, the size of the picture written)

@@ -24,7 +24,7 @@ def margins(level):
 def test_finer_levels_read_the_style_layers_down_to_fine_layers_and_the_anchor():
     config = PaintConfig(**SCALE_AWARE)
     plan = plans.plan((768, 1024), config)
-    coarse, fine = (plans.level_config(config, level) for level in plan)
+    coarse, fine = (level.config for level in plan)
     assert coarse.style_layers == config.style_layers
     assert coarse.content_layers == {"conv4_2": 1.0}
     assert coarse.anchor_weight == 0.0 and coarse.tv_weight == config.tv_weight
@@ -35,27 +35,27 @@ def test_finer_levels_read_the_style_layers_down_to_fine_layers_and_the_anchor()
 def test_the_paper_setting_paints_every_level_alike():
     config = PaintConfig(**PAPER)
     for level in plans.plan((768, 1024), config):
-        got = plans.level_config(config, level)
+        got = level.config
         assert (got.style_layers, got.content_layers, got.tv_weight, got.anchor_weight) == (
             config.style_layers, config.content_layers, config.tv_weight, 0.0)
 
 
 def test_without_the_anchor_finer_levels_keep_the_content_layers():
     config = PaintConfig(fine_layers="conv3_1", fine_anchor_weight=0.0)
-    fine = plans.level_config(config, plans.plan((768, 1024), config)[-1])
+    fine = plans.plan((768, 1024), config)[-1].config
     assert fine.content_layers == {"conv4_2": 1.0} and fine.anchor_weight == 0.0
 
 
 def test_a_picture_in_one_level_is_painted_with_the_whole_loss():
     config = PaintConfig(schedule=[50], **SCALE_AWARE)
     (level,) = plans.plan((768, 1024), config)
-    assert plans.level_config(config, level).style_layers == config.style_layers
-    assert plans.level_config(config, level).anchor_weight == 0.0
+    assert level.config.style_layers == config.style_layers
+    assert level.config.anchor_weight == 0.0
 
 
 def test_style_layers_all_deeper_than_fine_layers_are_kept():
     config = PaintConfig(style_layers={"conv4_1": 1.0}, fine_layers="conv2_1")
-    assert plans.fine_settings(config)["style_layers"] == {"conv4_1": 1.0}
+    assert plans.fine_config(config).style_layers == {"conv4_1": 1.0}
 
 
 def test_each_level_has_the_margin_of_its_own_deepest_layer():
@@ -84,20 +84,18 @@ def test_cost_and_memory_follow_the_deepest_layer():
     # Time per pixel: measured 56% to conv3_1 at 1024x768 (4.47 s against 7.9 s).
     assert layers.time_share("conv3_1") == pytest.approx(4.47 / 7.9, abs=0.01)
     assert layers.time_share("conv5_1") == pytest.approx(1.0)
-    assert plans.piece_work(plan[-1], config) == [pytest.approx(0.566 * 768 * 1024, rel=0.02)]
+    assert plans.piece_work(plan[-1]) == [pytest.approx(0.566 * 768 * 1024, rel=0.02)]
     paper = PaintConfig(**PAPER)
-    assert plans.memory_need(plan, config) < plans.memory_need(plans.plan((768, 1024), paper),
-                                                                paper)
+    assert plans.memory_need(plan) < plans.memory_need(plans.plan((768, 1024), paper))
 
 
 def test_a_level_that_stops_at_conv3_1_builds_no_deeper_op(tf1, random_weights):
-    from art.engine import tiled
+    from art.engine import terms, tiled
     config = PaintConfig(**SCALE_AWARE)
-    fine = plans.level_config(config, plans.plan((768, 1024), config)[-1])
+    coarse, fine = (level.config for level in plans.plan((768, 1024), config))
     deeper = ("conv4", "conv5", "pool3", "pool4")
-    for paints, want in ((fine, 0), (plans.level_config(config, plans.plan((768, 1024),
-                                                                            config)[0]), 1)):
-        runner = tiled.TileRunner(random_weights, paints)
+    for paints, want in ((fine, 0), (coarse, 1)):
+        runner = tiled.TileRunner(random_weights, terms.GraphSpec.of(paints))
         try:
             names = [op.name for op in runner.graph.get_operations()]
         finally:
@@ -119,7 +117,8 @@ def test_the_default_schedule(shape, schedule):
     plan = plans.plan(shape, PaintConfig())
     assert [lv.iterations for lv in plan] == schedule
     assert max(plan[0].picture) <= 512 and plan[-1].picture == shape
-    assert [lv.settings is not None for lv in plan] == [False] + [True] * (len(plan) - 1)
+    fine = plans.fine_config(PaintConfig())
+    assert [lv.config == fine for lv in plan] == [False] + [True] * (len(plan) - 1)
 
 
 def test_every_level_paints_its_picture_with_the_edge_margin_around_it():
@@ -170,7 +169,7 @@ def test_a_limited_style_is_checked_for_memory_at_its_own_size():
     # what fits with the limit is refused without it.
     config = PaintConfig(**SCALE_AWARE)
     plan = plans.plan((2160, 3840), config)
-    plans.check_styles(plan, config, [(600, 768)], available=2.6e9)
+    plans.check_styles(plan, [(600, 768)], available=2.6e9)
     with pytest.raises(ArtError, match="the style image scaled to 960x750 .* needs about"):
-        plans.check_styles(plan, PaintConfig(**dict(SCALE_AWARE, fine_style_limit=0.0)),
-                           [(600, 768)], available=2.2e9)
+        plans.check_styles(plans.plan((2160, 3840), PaintConfig(**dict(
+            SCALE_AWARE, fine_style_limit=0.0))), [(600, 768)], available=2.2e9)

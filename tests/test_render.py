@@ -85,7 +85,7 @@ def test_the_memory_model_follows_the_measurements():
         model = plans.FIXED_BYTES + plans.PIECE_BYTES_PER_PIXEL * side * side
         assert abs(model - measured) <= 0.1 * measured, side
     six = PaintConfig(tiles=6, **PAPER)
-    need = plans.memory_need(plans.plan((2160, 3840), six), six)
+    need = plans.memory_need(plans.plan((2160, 3840), six))
     assert 9.3 * GB <= need <= 1.1 * 9.3 * GB
 
 
@@ -96,15 +96,15 @@ def test_memory_is_the_largest_piece_of_the_most_demanding_level():
     per_picture_pixel = 4 * 3 * (2 * plans.MAXCOR + 6) + 4 * 3 * 8
     expected = 1.6e9 + 2.9e3 * 1168 * 1440 + per_picture_pixel * 3840 * 2160
     six = PaintConfig(tiles=6, **PAPER)
-    assert plans.memory_need(plans.plan((2160, 3840), six), six) == pytest.approx(expected)
+    assert plans.memory_need(plans.plan((2160, 3840), six)) == pytest.approx(expected)
     whole = 1.6e9 + (2.9e3 + per_picture_pixel) * 3840 * 2160
     paper = PaintConfig(**PAPER)
-    assert plans.memory_need(plans.plan((2160, 3840), paper), paper) == pytest.approx(whole)
+    assert plans.memory_need(plans.plan((2160, 3840), paper)) == pytest.approx(whole)
     # Finer levels down to conv3_1: the last level's piece keeps that layer's share of the
     # activations, with a margin of 16 px (a middle column's tile: 1104 x 1312).
     scale_aware = PaintConfig(tiles=6, edge_margin=0)
     share = layers.activation_share("conv3_1")
-    assert plans.memory_need(plans.plan((2160, 3840), scale_aware), scale_aware) == \
+    assert plans.memory_need(plans.plan((2160, 3840), scale_aware)) == \
         pytest.approx(1.6e9 + 2.9e3 * share * 1104 * 1312 + per_picture_pixel * 3840 * 2160)
 
 
@@ -116,10 +116,10 @@ def test_tiles_are_chosen_to_fit():
     # 6 tiles (2560x2160) it does not fit.
     size = plans.choose_tile_size((4320, 7680), config, 24 * GB)
     assert size == 1536
-    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=size), config) <= 24 * GB
-    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=2048), config) > 24 * GB
+    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=size)) <= 24 * GB
+    assert plans.memory_need(plans.plan((4320, 7680), config, tile_size=2048)) > 24 * GB
     six = PaintConfig(tiles=6, **PAPER)
-    assert plans.memory_need(plans.plan((4320, 7680), six), six) > 24 * GB
+    assert plans.memory_need(plans.plan((4320, 7680), six)) > 24 * GB
     assert plans.choose_tile_size((21600, 38400), config, 24 * GB) is None
 
 
@@ -141,10 +141,10 @@ def test_feathering_puts_a_picture_back_together():
 
 def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
     from art.engine import untiled
-    from art.engine import tiled
+    from art.engine import terms, tiled
     config = small_config(moment_weight=1.0)
     tiles = tiling.tiles_for(CONTENT.shape, tile_size=32, names=["conv2_2"])
-    tile_map = tiled.LocalTiles(tiled.TileRunner(random_weights, config))
+    tile_map = tiled.LocalTiles(tiled.TileRunner(random_weights, terms.GraphSpec.of(config)))
     try:
         content_t = tiled.content_targets(tile_map, CONTENT, tiles, config)
         style_t = tiled.style_targets(tile_map, CONTENT, tiles, config)
@@ -360,7 +360,7 @@ def test_the_plan_fits_the_memory_it_is_given():
     levels, note = painting.plan(PaintConfig(), (341, 512), available=24 * GB)
     assert [(lv.picture, lv.tiles) for lv in levels] == [((341, 512), None)] and note is None
     # 4K in one piece would need 22.2 GB by the estimate: within 23 GB, not within 90% of it.
-    need = plans.memory_need(plans.plan((2160, 3840), PaintConfig()), PaintConfig())
+    need = plans.memory_need(plans.plan((2160, 3840), PaintConfig()))
     assert 0.9 * 23 * GB < need < 23 * GB
     levels, note = painting.plan(PaintConfig(), (2160, 3840), available=23 * GB)
     assert levels[-1].tiles and note.startswith("a 3840x2160 picture does not fit in one piece")
@@ -368,7 +368,7 @@ def test_the_plan_fits_the_memory_it_is_given():
     size = plans.choose_tile_size((4320, 7680), PaintConfig(), 0.9 * 24 * GB)
     assert note == ("a 7680x4320 picture does not fit in one piece here: painting it in %d "
                     "tiles of about %d px" % (len(levels[-1].tiles), size))
-    assert plans.memory_need(levels, PaintConfig()) <= 0.9 * 24 * GB
+    assert plans.memory_need(levels) <= 0.9 * 24 * GB
     with pytest.raises(ArtError, match=r"^a 38400x21600 picture needs at least \d+\.\d GB even in "
                                        r"tiles \(its own arrays\) and this machine has 24\.0 GB "
                                        r"available; choose a smaller --size$"):

@@ -179,3 +179,46 @@ def test_the_config_chooses_the_terms():
         "content", "style", "tv", "anchor"]
     assert terms.layers_read(terms.terms_of(PaintConfig())) == [
         "conv4_2", "conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"]
+
+
+# --- a term added in one place reaches every graph --------------------------------------
+
+def every_term_config():
+    """A config with every weight that names a term set (the fine_* fields are a finer
+    level's settings of these, not terms of their own)."""
+    import dataclasses
+    weights = {f.name: 1.0 for f in dataclasses.fields(PaintConfig)
+               if f.name.endswith("_weight") and not f.name.startswith("fine_")}
+    return PaintConfig(content_layers={"conv2_1": 1.0},
+                       style_layers={"conv1_1": 1.0, "conv2_1": 1.0}, precision="float32",
+                       **weights)
+
+
+def test_every_term_the_config_names_is_in_the_whole_tiled_and_cluster_graphs(tf1,
+                                                                              random_weights):
+    import pickle
+
+    import tensorflow as tf
+
+    from art.engine import render, terms, tiled, untiled
+
+    config = every_term_config()
+    named = {term.name for term in terms.terms_of(config)}
+    assert named == set(terms.KINDS)
+    image = np.random.default_rng(1).uniform(0, 255, (32, 32, 3)).astype(np.float32)
+    content_t = render._position_targets(
+        config, untiled.content_targets(random_weights, image, config), image)
+    style_t = untiled.style_targets(random_weights, [image], None, config)
+    with tf.Graph().as_default():
+        x = tf1.placeholder(tf.float32, (1, 32, 32, 3))
+        _, breakdown = untiled.build_loss(x, random_weights, config, content_t, style_t)
+    assert named <= set(breakdown)
+    # The cluster's workers build their tile graph from the spec the driver sends them.
+    spec = terms.GraphSpec.of(config)
+    for sent in (spec, pickle.loads(pickle.dumps(spec))):
+        runner = tiled.TileRunner(random_weights, sent)
+        try:
+            assert {key.split("/")[0] for key in runner.keys} == named
+            assert set(runner.inputs) == set(content_t)
+        finally:
+            runner.close()

@@ -73,7 +73,7 @@ def compare(tf1, weights, config, shape, tiles, check=True):
 
 
 def names(config):
-    return list(config.content_layers) + list(config.style_layers)
+    return config.layer_names
 
 
 SLOW = pytest.mark.slow

@@ -17,8 +17,9 @@ def say(line):
 
 
 def format_losses(losses):
-    return "  ".join("%s %.4g" % (k, losses[k]) for k in ("total", "content", "style", "tv",
-                                                          "moments", "anchor") if k in losses)
+    """The total, then every term's (the breakdown's names without a layer), as painted."""
+    names = ["total"] + [k for k in losses if "/" not in k and k not in ("total", "level")]
+    return "  ".join("%s %.4g" % (k, losses[k]) for k in names if k in losses)
 
 
 class ProgressLines:
@@ -27,11 +28,10 @@ class ProgressLines:
 
     def __init__(self, config, painting):
         self.every, self.painting = config.print_every, painting
-        self.last = self.printed = time.time()
+        self.printed = time.time()
 
     def __call__(self, p):
         now = time.time()
-        per_iteration, self.last = now - self.last, now
         if not self.every or not (p.iteration % self.every == 0 or p.iteration in (1, p.iterations)
                                   or now - self.printed >= 60):
             return
@@ -44,9 +44,10 @@ class ProgressLines:
         if self.painting.cluster is not None:
             count = self.painting.cluster.live()
             live = "  %s worker%s" % ("?" if count is None else count, "s"[:count != 1])
-        left = p.seconds_left
-        say("%siteration %d/%d  %s  %.2f s/it%s  %s left" % (
-            where, p.iteration, p.iterations, format_losses(p.losses), per_iteration, live,
+        left, rate = p.seconds_left, p.seconds_per_iteration
+        say("%siteration %d/%d  %s  %s s/it%s  %s left" % (
+            where, p.iteration, p.iterations, format_losses(p.losses),
+            "?" if rate is None else "%.2f" % rate, live,
             "?" if left is None else cli.format_seconds(left)))
 
 

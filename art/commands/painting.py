@@ -73,15 +73,15 @@ def plan(config, shape, available=None):
     # spare: the estimate is within ~10% (a 4K render: 9.3 GB measured, 9.9 GB
     # estimated), and running out of memory would kill the render. Tiles the user
     # asked for are refused only when they do not fit at all.
-    if available is None or plans.memory_need(levels, config) <= (1.0 if asked else 0.9) * available:
+    if available is None or plans.memory_need(levels) <= (1.0 if asked else 0.9) * available:
         return levels, None
     if asked:
-        raise _too_big(shape, plans.memory_need(levels, config), available,
+        raise _too_big(shape, plans.memory_need(levels), available,
                        ("in these tiles", "use more --tiles or a smaller --size"))
     size = plans.choose_tile_size(shape, config, 0.9 * available)
     if size is None:
         smallest = plans.plan(shape, config, tile_size=512)
-        raise _too_big(shape, plans.memory_need(smallest, config), available,
+        raise _too_big(shape, plans.memory_need(smallest), available,
                        ("even in tiles of 512 px", "choose a smaller --size"))
     levels = plans.plan(shape, config, tile_size=size)
     return levels, ("a %dx%d picture does not fit in one piece here: painting it in %d tiles of "
@@ -165,7 +165,7 @@ def load_inputs(config):
     # by cropping the photo's centre, never by stretching it.
     content = images.cover(content, shape)
     styles = [images.load_image(path) for path in style_paths]
-    plans.check_styles(levels, config, [style.shape[:2] for style in styles], available_memory())
+    plans.check_styles(levels, [style.shape[:2] for style in styles], available_memory())
     init = images.cover(images.load_image(init_path), shape) if init_path else None
     return Inputs(content_path, style_paths, init_path, content, styles, init), levels, note
 
@@ -272,7 +272,7 @@ class Painting:
         if found.address.startswith("tcp://") and not _loopback(found.address):
             self.say("warning: %s is plain tcp: anyone who can reach it can run code on every "
                      "worker; use tls:// (README, Rendering on a cluster)" % found.address)
-        self.tile_map = cluster.ClusterTiles(found, config)
+        self.tile_map = cluster.ClusterTiles(found)
         self.tile_map.on_retry = self.say
         return found
 

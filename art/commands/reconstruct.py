@@ -148,7 +148,9 @@ def main(argv=None):
     startup.quiet_tensorflow()
     weights = weights_mod.load(weights_path)
 
-    costs = [sheet.relative_cost(panel, image.shape) for _, image, panel, _ in work]
+    # The render's own time model (`art.plan.levels.piece_work`): each panel is one level.
+    costs = [levels.piece_work(levels.one_piece(image.shape[:2], paint_config)[0])[0]
+             for _, image, _, paint_config in work]
     done = {}   # panel name -> finished image
 
     def sheet_rows(pending):
@@ -175,11 +177,14 @@ def main(argv=None):
             print(head, flush=True)
 
             def progress(p, i=i, panel=panel):
-                later = sum(costs[i + 1:]) / costs[i] * p.seconds_per_iteration * config.iterations
                 if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == 1):
-                    left = p.seconds_left       # None until a second iteration has been timed
-                    print("  iteration %d/%d  loss %.4g  %.2f s/it  %s left (all panels: %s)" % (
-                        p.iteration, p.iterations, p.losses["total"], p.seconds_per_iteration,
+                    # Both None until a second iteration has been timed.
+                    left, rate = p.seconds_left, p.seconds_per_iteration
+                    later = None if rate is None else \
+                        sum(costs[i + 1:]) / costs[i] * rate * config.iterations
+                    print("  iteration %d/%d  loss %.4g  %s s/it  %s left (all panels: %s)" % (
+                        p.iteration, p.iterations, p.losses["total"],
+                        "?" if rate is None else "%.2f" % rate,
                         "?" if left is None else cli.format_seconds(left),
                         "?" if left is None else cli.format_seconds(left + later)), flush=True)
                 if recorder is not None and p.iteration % recorder.every == 0:

@@ -167,34 +167,8 @@ def reconstruct(weights, image, panel, config, callback=None):
     # style; the term the panel does not use has no layers, so the image is
     # never run for it. The white-noise start is drawn from config.seed.
     return render.render(weights, image, [image], config,
-                         levels.one_piece(image.shape[:2], config.iterations), callback=callback)
+                         levels.one_piece(image.shape[:2], config), callback=callback)
 
-
-# Per-iteration time not explained by multiply-adds, in multiply-adds per pixel
-# (full-resolution memory traffic, optimiser bookkeeping). Fitted on the paper
-# sheet at 256x160, 2 CPU cores: 0.32, 0.38, 0.57, 1.02, 1.26 s per iteration
-# for the style panels conv1_1 .. +conv5_1 (0.2 to 15 G multiply-adds).
-OVERHEAD_PER_PIXEL = 80e3
-
-
-def relative_cost(panel, shape):
-    """Relative time of one iteration of `panel` on a `shape` picture (for time estimates).
-
-    Multiply-adds of the convolutions it needs and of its Gram matrices, plus a
-    measured per-pixel overhead; only ratios between panels mean anything.
-    """
-    last = layers.NAMES.index(layers.deepest(panel.names))
-    h, w = shape[:2]
-    cost, cin = OVERHEAD_PER_PIXEL * h * w, 3
-    for name, cout in layers.TABLE[:last + 1]:
-        if cout is None:
-            h, w = h // 2, w // 2
-            continue
-        cost += 9.0 * cin * cout * h * w
-        if panel.kind == "style" and name in panel.weights:
-            cost += float(cout) * cout * h * w
-        cin = cout
-    return cost
 
 
 # ---------------------------------------------------------------- drawing

@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 import art
-from art.config import from_tile_graph_spec, parse_address, tile_graph_spec
+from art.config import parse_address
 from art.engine import startup
 from art.errors import ArtError, Stopped
 from art.files import atomic as files, fetch, weights
@@ -110,8 +110,7 @@ class _WorkerArt:
             from art.engine import tiled    # TensorFlow: only after quiet_tensorflow (above)
             # The tile graph's statistics do not depend on the terms' weights, only on
             # which terms there are: the driver's reduce applies the weights.
-            self.runners[spec] = tiled.TileRunner(self.weights, from_tile_graph_spec(spec),
-                                                  threads=self.threads)
+            self.runners[spec] = tiled.TileRunner(self.weights, spec, threads=self.threads)
         return self.runners[spec]
 
     def close(self):
@@ -369,15 +368,13 @@ class ClusterTiles:
 
     Args:
       cluster: a `Cluster`.
-      config: `art.config.PaintConfig` (its layers and pooling choose the tile graph).
     """
 
-    def __init__(self, cluster, config):
+    def __init__(self, cluster):
         self.cluster = cluster
         self.client = cluster.client
-        # The driver resolves --precision auto: every tile of an evaluation must be
-        # painted in one arithmetic, whatever CPU each worker has.
-        self.spec = tile_graph_spec(config)
+        # Which tile graph the maps run: every caller names it (`use`) before its maps.
+        self.spec = None
         self.shared = []
         self.placement = None
         self.sent = self.received = 0

@@ -40,7 +40,7 @@ from art.engine.optim import NonFiniteLoss
 from art.errors import ArtError, Stopped
 from art.files import images
 from art.plan import layers, tiling
-from art.plan.levels import level_config, MAXCOR, names_of, piece_work, style_shape, tile_size
+from art.plan.levels import MAXCOR, piece_work, style_shape, tile_size
 
 @dataclasses.dataclass
 class Progress:
@@ -58,10 +58,9 @@ class Progress:
     tiles: int = 0           # tiles of this level; 0: painted whole
     left: float = None       # seconds left for the whole render, once it can be estimated
     state: callable = None   # () -> everything needed to continue from here (see `render`)
-
-    @property
-    def seconds_per_iteration(self):
-        return self.elapsed / max(self.iteration, 1)
+    # Seconds an iteration of this level (or tile) takes, as measured from its second
+    # iteration on; None before.
+    seconds_per_iteration: float = None
 
     @property
     def seconds_left(self):
@@ -102,17 +101,23 @@ class _Clock:
             self.seconds_per_work = seconds / (evaluations * work)
             self.evaluations_per_iteration = evaluations / iterations
 
+    def per_iteration(self, level, piece):
+        """Seconds an iteration of `level`'s piece `piece` takes, at the measured rate."""
+        if self.seconds_per_work is None:
+            return None
+        return self.seconds_per_work * self.evaluations_per_iteration * piece_work(level)[piece]
+
     def left(self, level, piece, iterations_done):
         """Seconds left: the rest of this level's piece `piece`, its later pieces and
         all finer levels."""
         if self.seconds_per_work is None:
             return None
         per_work = self.seconds_per_work * self.evaluations_per_iteration
-        pieces = piece_work(level, self.config)
+        pieces = piece_work(level)
         total = per_work * (pieces[piece] * (level.iterations - iterations_done)
                             + sum(pieces[piece + 1:]) * level.iterations)
         for finer in self.levels[level.index + 1:]:
-            total += per_work * sum(piece_work(finer, self.config)) * finer.iterations
+            total += per_work * sum(piece_work(finer)) * finer.iterations
         return total
 
 
@@ -160,7 +165,7 @@ class Targets:
         self.tile_size = tile_size
         self.own_map = tile_map is None and bool(tile_size)
         if self.own_map:
-            tile_map = tiled.LocalTiles(tiled.TileRunner(weights, config))
+            tile_map = tiled.LocalTiles(tiled.TileRunner(weights, terms.GraphSpec.of(config)))
         self.tile_map = tile_map if tile_size else None
 
     def close(self):
@@ -168,7 +173,7 @@ class Targets:
             self.tile_map.close()
 
     def _tiles(self, shape, config):
-        return tiling.tiles_for(shape, tile_size=self.tile_size, names=names_of(config))
+        return tiling.tiles_for(shape, tile_size=self.tile_size, names=config.layer_names)
 
     def content_at(self, level, config):
         """The content photo's targets on `level`'s canvas, painted with `config`."""
@@ -181,7 +186,7 @@ class Targets:
     def style_at(self, level, config):
         """The style targets of a level: the styles scaled to its picture (not its canvas,
         so the margin leaves the strokes' size alone)."""
-        names = names_of(config)
+        names = config.layer_names
         found = []
         for style in self.styles:
             style = images.resize(style, style_shape(level, config, style.shape[:2]))
@@ -242,6 +247,9 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
     """
     config.check()
     config.check_size(levels[0].shape)
+    if levels[0].config != config:
+        # Each level paints with its own config, made from this one by the plan.
+        raise ValueError("the levels were planned with another config than the render's")
     run = _Render(weights, config, levels, callback, optimizer or (
         lambda level: new_optimizer(config, level.iterations)),
         float(state["elapsed"]) if state is not None else 0.0)
@@ -322,12 +330,10 @@ def fine_start(start, level, config):
     return np.clip(start + noise, 0.0, 255.0)
 
 
-def _with_anchor(config, content_t, start):
-    """The level's per-position targets: the content layers', and the anchor's low-pass
-    of the level's start when the level is anchored."""
-    if not config.anchor_weight:
-        return content_t
-    return dict(content_t, anchor=terms.anchor_target(start))
+def _position_targets(config, content_t, start):
+    """The level's per-position targets: the content layers', and those the terms take
+    from the level's start (the anchor's low-pass of it, when the level is anchored)."""
+    return dict(content_t, **terms.start_targets(config, start))
 
 
 def _level_state(index, start, clock, **more):
@@ -357,7 +363,7 @@ class _Render:
 
     def level(self, level, start, targets, state):
         """Paint one level from `start`; returns its image."""
-        config = level_config(self.config, level)
+        config = level.config
         self.keep(level, lambda: start, lambda: _level_state(level.index, start, self.clock))
         style_t = targets.style_at(level, config)
         if level.tiles and config.tile_mode == "independent":
@@ -367,7 +373,7 @@ class _Render:
         # too (sigma 12 leaves 4.2). Holding the clean start instead was measured (issue 28):
         # the same mesh and detail, the native-texture distance 5-6% worse, the pyramid
         # within 2%, the pictures alike at 200%.
-        content_t = _with_anchor(config, targets.content_at(level, config), start)
+        content_t = _position_targets(config, targets.content_at(level, config), start)
         if level.tiles:
             evaluator = tiled.TiledEvaluator(self.weights, config, level.shape, content_t,
                                              style_t, level.tiles, tile_map=targets.tile_map)
@@ -389,7 +395,7 @@ class _Render:
                 continue
             saved = _saved_optimizer(state) if state is not None and j == int(state["tile"]) \
                 else None
-            content_t = _with_anchor(config, untiled.content_targets(
+            content_t = _position_targets(config, untiled.content_targets(
                 self.weights, tiling.crop(content, tile.outer), config),
                 tiling.crop(start, tile.outer))
             with untiled.WholeEvaluator(self.weights, config, tile.outer_shape, content_t,
@@ -409,7 +415,7 @@ class _Render:
                                "values, this level's %d)" % (np.size(saved["x"]), start.size))
             optimizer.restore(saved)
         index = 0 if piece is None else piece.tile
-        work = piece_work(level, self.config)[index]
+        work = piece_work(level)[index]
         level_start = start if piece is None else piece.start
         latest = {}
 
@@ -450,7 +456,8 @@ class _Render:
                     level=level.index + 1, levels=len(self.levels), shape=level.picture,
                     tile=0 if piece is None else piece.tile + 1,
                     tiles=len(level.tiles) if level.tiles else 0,
-                    left=self.clock.left(level, index, optimizer.iterations), state=state))
+                    left=self.clock.left(level, index, optimizer.iterations), state=state,
+                    seconds_per_iteration=self.clock.per_iteration(level, index)))
 
         self.keep(level, lambda: level_picture(optimizer.x) if optimizer.started else level_start,
                   state)

@@ -23,10 +23,13 @@ balance between content and style drift with the size):
            a finer level holds the coarser level's picture, upsampled, and adds the
            detail above it (--fine-anchor-weight)
 
-A new term needs, in a class here and nothing elsewhere:
+A new term needs, in a class here, and a `PaintConfig` field with its flag:
   1. `name`, the layers it reads (`layers`, name -> weight; none for a pixel term)
      and its overall `weight`; `terms_of` makes it from the config (a weight of 0
-     leaves it out), and a `PaintConfig` field with its flag;
+     leaves it out), `of_layers` with placeholder weights from a `GraphSpec`, and
+     `KINDS` names it. The tile graph's spec is derived from `terms_of`, so the tiled
+     evaluator and a cluster's workers build the new term with nothing more
+     (tests/test_terms.py holds every term to that);
   2. `stats(view)`: TF, its sums over the positions `view` owns, a dict key -> tensor
      with keys "<name>/<layer>[/...]"; a term compared position by position with a
      target (content, anchor) names it in `inputs` (key -> (depth, channels)) and
@@ -34,17 +37,22 @@ A new term needs, in a class here and nothing elsewhere:
   3. `loss(totals, targets, shape, dtype)`: TF, from the totals (in `dtype`, float64
      in both the whole picture's graph and the tiles' reduce) and its frozen numpy
      targets to (total, {layer: term});
-  4. for a target taken from the style images (as the Gram matrices are): `target`,
+  4. for a per-position target taken from the level's start (as the anchor's is):
+     `start_target(start)`, which the render loop adds to the content targets;
+  5. for a target taken from the style images (as the Gram matrices are): `target`,
      from the style image's totals to numpy arrays keyed like its stats, which
      `art.engine.untiled.style_targets` and `art.engine.tiled.style_targets` compute and blend;
-  5. a test that the tiled loss and gradient equal the untiled ones (tests/test_tiled.py)
+  6. a test that the tiled loss and gradient equal the untiled ones (tests/test_tiled.py)
      and one against a numpy reference (tests/test_terms.py).
 """
+
+import dataclasses
 
 import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
+from art.engine import precision
 from art.plan import layers, tiling
 
 tf1 = tf.compat.v1
@@ -83,6 +91,11 @@ class _LayerTerm:
 
     def __init__(self, layer_weights, weight):
         self.layers, self.weight = dict(layer_weights), weight
+
+    @classmethod
+    def of_layers(cls, names):
+        """The term on `names` with placeholder weights (a tile graph's: see `GraphSpec`)."""
+        return cls(dict.fromkeys(names, 1.0), 1.0)
 
     @staticmethod
     def _flat(view, name):
@@ -143,6 +156,10 @@ class TotalVariation:
 
     def __init__(self, weight):
         self.weight = weight
+
+    @classmethod
+    def of_layers(cls, names):
+        return cls(1.0)
 
     def stats(self, view):
         y0, y1, x0, x1 = (view.box[k] for k in range(4))
@@ -232,6 +249,10 @@ class Anchor:
     def __init__(self, weight):
         self.weight = weight
 
+    @classmethod
+    def of_layers(cls, names):
+        return cls(1.0)
+
     def stats(self, view):
         y0, y1, x0, x1 = (view.box[k] for k in range(4))
         blurred = _low_pass(view.pixels)
@@ -242,6 +263,10 @@ class Anchor:
         size = tf.constant(int(shape[0]) * int(shape[1]) * 3, dtype)
         term = self.weight * totals["anchor/blurred"] / size
         return term, {"anchor": term}
+
+    @staticmethod
+    def start_target(start):
+        return {"anchor": anchor_target(start)}
 
 
 def _low_pass(pixels):
@@ -273,6 +298,43 @@ def terms_of(config):
         found.append(Moments(config.style_layers, config.moment_weight))
     if config.anchor_weight:
         found.append(Anchor(config.anchor_weight))
+    return found
+
+
+# Every kind of term, by its name: how a tile graph is built again from a `GraphSpec`.
+KINDS = {kind.name: kind for kind in (Content, Style, TotalVariation, Moments, Anchor)}
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphSpec:
+    """What a tile graph computes, derived from the terms a config paints with: each
+    term's name and layers, the pooling, the padding and the precision ('auto' resolved
+    here, on the driver: every tile of an evaluation is painted in one arithmetic,
+    whatever CPU a worker has). The terms' weights are not in it: only the reduce reads
+    them, so one graph serves every weighting. Hashable and small: it names a graph in
+    a cache and travels to a cluster's workers."""
+    terms: tuple            # ((name, (layer, ...)), ...) in the order of `terms_of`
+    pooling: str
+    padding: str
+    precision: str
+
+    @classmethod
+    def of(cls, config):
+        return cls(tuple((term.name, tuple(term.layers)) for term in terms_of(config)),
+                   config.pooling, config.padding, precision.of(config))
+
+    def placeholder_terms(self):
+        """The terms again, with placeholder weights: enough to build their statistics."""
+        return [KINDS[name].of_layers(names) for name, names in self.terms]
+
+
+def start_targets(config, start):
+    """The per-position targets taken from a level's start (the anchor's), key -> array,
+    for the terms of `config` that hold the start (those with a `start_target`)."""
+    found = {}
+    for term in terms_of(config):
+        if hasattr(term, "start_target"):
+            found.update(term.start_target(start))
     return found
 
 

@@ -33,8 +33,7 @@ where content targets are kept.
 import numpy as np
 import tensorflow as tf
 
-from art.config import from_tile_graph_spec, tile_graph_spec
-from art.engine import precision, terms, vgg
+from art.engine import terms, vgg
 from art.engine.untiled import new_session
 from art.errors import ArtError
 from art.plan import layers, tiling
@@ -56,22 +55,23 @@ class TileRunner:
 
     Args:
       weights: `art.files.weights.VGGWeights`.
-      config: `art.config.PaintConfig` (its terms and layers, pooling, precision).
+      spec: `art.engine.terms.GraphSpec`: the terms and their layers, pooling, padding,
+        precision.
       threads: TensorFlow's CPU threads (default: all cores).
     """
 
-    def __init__(self, weights, config, threads=None):
-        used = terms.terms_of(config)
-        self.weights, self.threads, self.spec = weights, threads, tile_graph_spec(config)
-        self.content_layers = list(config.content_layers)
+    def __init__(self, weights, spec, threads=None):
+        used = spec.placeholder_terms()
+        self.weights, self.threads, self.spec = weights, threads, spec
+        self.content_layers = [n for term in used if term.name == "content" for n in term.layers]
         self.names = terms.layers_read(used)
         if not self.names:
             raise ArtError("no content or style layers to paint with")
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.crop = tf1.placeholder(tf.float32, (1, None, None, 3), name="crop")
-            net = vgg.build(self.crop, weights, config.pooling, last=layers.deepest(self.names),
-                            precision=precision.of(config), padding=config.padding)
+            net = vgg.build(self.crop, weights, spec.pooling, last=layers.deepest(self.names),
+                            precision=spec.precision, padding=spec.padding)
             # One fed box per depth: the tile's inner box there, in its own positions;
             # depth 0 is its pixels, for the terms on pixels.
             self.boxes = {0: tf1.placeholder(tf.int32, (4,), name="inner_box0")}
@@ -162,12 +162,11 @@ class LocalTiles:
             runner.close()
 
     def use(self, spec):
-        """The maps from now on compute the terms of `spec` (`config.tile_graph_spec`: a
+        """The maps from now on compute the terms of `spec` (`terms.GraphSpec`: a
         level of a render may read fewer layers than the one before); each tile graph
         is built once."""
         if spec not in self.runners:
-            self.runners[spec] = TileRunner(self.runner.weights, from_tile_graph_spec(spec),
-                                            self.runner.threads)
+            self.runners[spec] = TileRunner(self.runner.weights, spec, self.runner.threads)
         self.runner = self.runners[spec]
 
     def share(self, items):
@@ -202,7 +201,7 @@ def content_targets(tile_map, image, tiles, config):
     boxes: what `art.engine.untiled.content_targets` gives, in memory bounded by a tile.
     `tile_map` is a `LocalTiles` or `art.engine.cluster.ClusterTiles`."""
     shape = image.shape[:2]
-    tile_map.use(tile_graph_spec(config))
+    tile_map.use(terms.GraphSpec.of(config))
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
     try:
         found = tile_map.features(tiles, crops)
@@ -224,7 +223,7 @@ def style_targets(tile_map, image, tiles, config):
     """The targets one style image gives (`art.engine.untiled.style_targets` of it alone, not
     blended), from its tiles' statistics."""
     wanted = terms.with_targets(config)
-    tile_map.use(tile_graph_spec(config))
+    tile_map.use(terms.GraphSpec.of(config))
     crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
     inputs = tile_map.share([{} for _ in tiles])
     try:
@@ -304,8 +303,9 @@ class TiledEvaluator:
         self.reducer = None
         self.own_map = tile_map is None
         # Named once: a shared tile map is switched back to this graph at each evaluation.
-        self.spec = tile_graph_spec(config)
-        self.tile_map = LocalTiles(TileRunner(weights, config)) if tile_map is None else tile_map
+        self.spec = terms.GraphSpec.of(config)
+        self.tile_map = LocalTiles(TileRunner(weights, self.spec)) if tile_map is None \
+            else tile_map
         # Each tile's slice of the per-position targets, cut (and shared) once.
         self.inputs = self.tile_map.share([
             {key: np.ascontiguousarray(tiling.crop(content_t[key][0], tile.boxes[d])[None])

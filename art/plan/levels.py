@@ -46,17 +46,17 @@ class Level:
       iterations: L-BFGS iterations at this level.
       tiles: `art.plan.tiling.Tile`s of the canvas when the level is painted in tiles;
         None: whole.
-      settings: the `PaintConfig` fields this level paints with in place of the
-        config's (`fine_settings`); None: the config's own (`level_config`).
       margin: pixels of canvas beyond each edge of the picture (`config.edge_margin`),
         cropped off the level's result.
+      config: the `PaintConfig` this level paints with, made once by the plan: the
+        render's own at the coarsest level, with `fine_config`'s loss at the finer ones.
     """
     index: int
     shape: tuple
     iterations: int
     tiles: tuple = None
-    settings: dict = None
     margin: int = 0
+    config: object = dataclasses.field(default=None, repr=False)
 
     @property
     def picture(self):
@@ -75,10 +75,10 @@ class Level:
         return max(t.outer_shape[0] * t.outer_shape[1] for t in self.tiles)
 
 
-def fine_settings(config):
-    """What the levels after the coarsest paint with, in place of the config's loss:
-    the style layers down to `config.fine_layers`, the anchor in place of the content
-    layers when `config.fine_anchor_weight` is set, and `config.fine_tv_weight`."""
+def fine_config(config):
+    """What the levels after the coarsest paint with: the config with the style layers
+    down to `config.fine_layers`, the anchor in place of the content layers when
+    `config.fine_anchor_weight` is set, and `config.fine_tv_weight`."""
     style = dict(config.style_layers)
     if config.fine_layers != "all":
         last = layers.NAMES.index(config.fine_layers)
@@ -88,17 +88,7 @@ def fine_settings(config):
     settings = dict(style_layers=style, tv_weight=config.fine_tv_weight)
     if config.fine_anchor_weight:
         settings.update(content_layers={}, anchor_weight=config.fine_anchor_weight)
-    return settings
-
-
-def level_config(config, level):
-    """The `PaintConfig` a level paints with: the config, with the level's own settings."""
-    return dataclasses.replace(config, **(level.settings or {}))
-
-
-def names_of(config):
-    """The layers a config's loss reads."""
-    return list(config.content_layers) + list(config.style_layers)
+    return dataclasses.replace(config, **settings)
 
 
 def level_count(shape, names):
@@ -129,7 +119,7 @@ def asked_tiles(config, shape, names=None):
     (`names`: the layers of the level they cut; default the config's)."""
     if not (config.tiles or config.tile_size):
         return None
-    names = names_of(config) if names is None else names
+    names = config.layer_names if names is None else names
     try:
         tiles = tiling.tiles_for(shape, n_tiles=config.tiles or None,
                                  tile_size=config.tile_size or None, names=names)
@@ -160,7 +150,7 @@ def plan(shape, config, tile_size=None):
     Returns:
       list of `Level`, coarsest first.
     """
-    names = names_of(config)
+    names = config.layer_names
     config.check_size(shape)
     schedule = config.schedule or default_schedule(config.iterations, level_count(shape, names))
     shapes = level_shapes(shape, len(schedule))
@@ -169,8 +159,11 @@ def plan(shape, config, tile_size=None):
         raise ArtError("--schedule has %d levels: the coarsest, %dx%d, is too small for layer %s "
                        "(it needs %d px a side); use fewer levels"
                        % (len(schedule), shapes[0][1], shapes[0][0], layers.deepest(names), need))
-    fine = fine_settings(config) if len(schedule) > 1 else None
-    final_names = names_of(dataclasses.replace(config, **fine)) if fine else names
+    # Each level's own config, made once: every level of a render after the first paints
+    # with the fine one.
+    coarse = dataclasses.replace(config)
+    fine = fine_config(config) if len(schedule) > 1 else coarse
+    final_names = fine.layer_names
     margin = config.edge_margin
     canvases = [(h + 2 * margin, w + 2 * margin) for h, w in shapes]
     final_tiles = asked_tiles(config, canvases[-1], final_names)
@@ -181,7 +174,6 @@ def plan(shape, config, tile_size=None):
         inner = max(max(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in final_tiles)
     levels = []
     for k, (level_shape, iterations) in enumerate(zip(canvases, schedule)):
-        settings = fine if k else None
         # Each level's tiles get the margin of its own deepest layer.
         level_names = final_names if k else names
         if k == len(schedule) - 1:
@@ -190,14 +182,16 @@ def plan(shape, config, tile_size=None):
             tiles = tiling.tiles_for(level_shape, tile_size=inner, names=level_names) \
                 if inner else None
         levels.append(Level(k, tuple(level_shape), iterations,
-                            tuple(tiles) if tiles and len(tiles) > 1 else None, settings,
-                            margin))
+                            tuple(tiles) if tiles and len(tiles) > 1 else None, margin,
+                            fine if k else coarse))
     return levels
 
 
-def one_piece(shape, iterations):
-    """The plan of a picture painted whole at `shape`, in one level (a reconstruction)."""
-    return [Level(0, (int(shape[0]), int(shape[1])), int(iterations))]
+def one_piece(shape, config):
+    """The plan of a picture painted whole at `shape`, in one level of `config.iterations`
+    (a reconstruction)."""
+    return [Level(0, (int(shape[0]), int(shape[1])), int(config.iterations),
+                  config=dataclasses.replace(config))]
 
 
 def tile_size(levels):
@@ -208,10 +202,10 @@ def tile_size(levels):
     return max(max(t.inner[1] - t.inner[0], t.inner[3] - t.inner[2]) for t in tiled[-1].tiles)
 
 
-def memory_need(levels, config):
+def memory_need(levels):
     """Estimated peak bytes of a render: its most demanding level. A piece's activations
     scale with its level's deepest layer (`art.plan.layers.activation_share`)."""
-    return max(piece_bytes(level.piece_pixels, names_of(level_config(config, level)))
+    return max(piece_bytes(level.piece_pixels, level.config.layer_names)
                + PICTURE_BYTES_PER_PIXEL * level.pixels for level in levels)
 
 
@@ -236,11 +230,11 @@ def style_shape(level, config, style_hw):
     return target_shape(style_hw, long_side)
 
 
-def check_styles(levels, config, style_shapes, available=None):
+def check_styles(levels, style_shapes, available=None):
     """Refuse, before any style is scaled, one too small for the layers of a level or
     too large for `available` bytes (a style scaled to a 100000-px picture)."""
     for level in levels:
-        names = names_of(level_config(config, level))
+        config, names = level.config, level.config.layer_names
         need = layers.min_size(names)
         for hw in style_shapes:
             h, w = style_shape(level, config, hw)
@@ -283,18 +277,18 @@ def choose_tile_size(shape, config, available):
     for size in (2048, 1536, 1024, 768, 512):
         if size >= max(shape):
             continue
-        if memory_need(plan(shape, config, tile_size=size), config) <= available:
+        if memory_need(plan(shape, config, tile_size=size)) <= available:
             return size
     return None
 
 
-def piece_work(level, config):
+def piece_work(level):
     """Relative cost of one evaluation of each piece of a level: pixels run through
     the network, weighted by the time of the network down to the level's deepest
     layer (`art.plan.layers.time_share`); an exact tiled evaluation's extra forward pass
     (for the Grams) counted as a third of a forward+backward."""
-    share = layers.time_share(layers.deepest(names_of(level_config(config, level))))
+    share = layers.time_share(layers.deepest(level.config.layer_names))
     if not level.tiles:
         return [share * level.pixels]
     outer = [share * t.outer_shape[0] * t.outer_shape[1] for t in level.tiles]
-    return outer if config.tile_mode == "independent" else [sum(outer) * 4.0 / 3.0]
+    return outer if level.config.tile_mode == "independent" else [sum(outer) * 4.0 / 3.0]

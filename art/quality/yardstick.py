@@ -40,7 +40,7 @@ import numpy as np
 from scipy import ndimage
 
 from art.config import PaintConfig
-from art.engine import color, tiled, untiled
+from art.engine import color, terms, tiled, untiled
 from art.errors import ArtError
 from art.files import images
 from art.plan import layers, levels, tiling
@@ -174,8 +174,8 @@ class Yardstick:
     def __init__(self, weights, content, styles, shape, style_blend=None):
         self.shape = (int(shape[0]), int(shape[1]))
         config = dataclasses.replace(SCORING, style_blend=style_blend)
-        names = list(config.content_layers) + list(config.style_layers)
-        self.tile_map = tiled.LocalTiles(tiled.TileRunner(weights, config))
+        names = config.layer_names
+        self.tile_map = tiled.LocalTiles(tiled.TileRunner(weights, terms.GraphSpec.of(config)))
         self.evaluators = []
         self.native = None
         try:
