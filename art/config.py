@@ -177,7 +177,7 @@ class PaintConfig:
                                      "finished levels and Ctrl-C always write one",
                                      metavar="MIN")
     cluster: str = option(None, "paint the tiles on the workers of this Dask scheduler, e.g. "
-                          "tcp://10.0.0.5:8786 (see README, Rendering on a cluster)",
+                          "tcp://10.0.0.5:8786 (see docs/cluster.md)",
                           metavar="ADDRESS")
     workers: int = option(None, "paint the tiles on a Dask cluster of N worker processes "
                           "started on this machine (listening on 127.0.0.1 only)", type=int,
@@ -203,7 +203,7 @@ class PaintConfig:
     edge_margin: int = option(16, "pixels of canvas painted beyond each edge of the picture at "
                               "every level, from the photo mirrored there, and cropped off at "
                               "the end, so the picture's own border is painted like its middle "
-                              "(README, Clean edges); 0: paint up to the border, as the paper",
+                              "(docs/edges.md); 0: paint up to the border, as the paper",
                               metavar="PX")
     init: str = option("content", "starting image: content, noise, or an image path",
                        metavar="{content,noise,PATH}")
@@ -218,7 +218,7 @@ class PaintConfig:
     save_every: int = option(0, "write a numbered checkpoint image every N iterations (0: never)",
                              metavar="N")
     animate: str = option(None, "record the painting as it forms into this .gif, .mp4 or .webm "
-                          "(video: the video extra, README)", metavar="PATH")
+                          "(video: the video extra, docs/prints.md)", metavar="PATH")
     animate_every: int = option(10, "one --animate frame every N iterations", metavar="N")
     weights: str = option(None, "VGG19 weights (.npz, .mat, .h5; default vgg/vgg19.npz, "
                           "fetched on first use)", metavar="PATH")

@@ -2,7 +2,7 @@
 """This machine's float32 matmul peak: numpy sgemm at n=4096.
 
 Speeds of the painting graph are quoted as a fraction of this number, because
-machines of the same kind differ a lot in CPU (see /work/shared/FACTS.md).
+machines of the same kind differ a lot in CPU (see ../shared/FACTS.md).
 
     python bench/peak.py                 # n=4096, 2 warm-ups, median of 5
     python bench/peak.py --n 2048 --repeats 3

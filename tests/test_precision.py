@@ -2,7 +2,7 @@
 
 bfloat16 keeps 8 bits of mantissa, so its losses differ from float32's by a
 fraction of a percent per layer. The tolerances here are what this project
-promises (README, Performance), checked on a small picture with random weights.
+promises (docs/performance.md), checked on a small picture with random weights.
 """
 
 import numpy as np

@@ -79,7 +79,7 @@ def test_schedule_sets_levels_and_iterations():
 
 def test_the_memory_model_follows_the_measurements():
     """The model's constants against what was measured on this project's machines
-    (README, Prints): one evaluation in one piece at 256, 512 and 1024 px a side, and the
+    (docs/prints.md): one evaluation in one piece at 256, 512 and 1024 px a side, and the
     peak of the 4K print in 6 tiles (9.3 GB)."""
     for side, measured in ((256, 1.9 * GB), (512, 2.5 * GB), (1024, 4.5 * GB)):
         model = plans.FIXED_BYTES + plans.PIECE_BYTES_PER_PIXEL * side * side

@@ -271,7 +271,7 @@ class Painting:
                     ", dashboard %s" % found.dashboard if found.dashboard else ""))
         if found.address.startswith("tcp://") and not _loopback(found.address):
             self.say("warning: %s is plain tcp: anyone who can reach it can run code on every "
-                     "worker; use tls:// (README, Rendering on a cluster)" % found.address)
+                     "worker; use tls:// (docs/cluster.md)" % found.address)
         self.tile_map = cluster.ClusterTiles(found)
         self.tile_map.on_retry = self.say
         return found

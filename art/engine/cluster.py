@@ -302,7 +302,7 @@ class Cluster:
         for address, found in sorted(self.client.run(_version_probe(), on_error="return").items()):
             if isinstance(found, BaseException) or found[0] != "ok":
                 raise ArtError("worker %s cannot import art (%s); install art, with its weights, "
-                               "on every worker (README, Rendering on a cluster)"
+                               "on every worker (docs/cluster.md)"
                                % (address, found if isinstance(found, BaseException) else found[1]))
             if found[1] != art.__version__:
                 raise ArtError("worker %s runs art %s and this machine art %s; install the same "

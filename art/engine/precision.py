@@ -1,8 +1,8 @@
 """The arithmetic of the network's convolutions: float32, or bfloat16 where the CPU
 does it natively.
 
-bfloat16 keeps float32's exponent and 8 bits of mantissa. Measured (README,
-Performance): 1.9x faster per evaluation on an EPYC with AVX512_BF16, 3.7x on a Xeon
+bfloat16 keeps float32's exponent and 8 bits of mantissa. Measured (docs/performance.md):
+1.9x faster per evaluation on an EPYC with AVX512_BF16, 3.7x on a Xeon
 with AMX; emulated on CPUs without, 4-7x slower on an AVX2 Intel and 15x on an AVX2 EPYC.
 The losses and Gram matrices stay float32 either way (`art.engine.vgg.build` casts each
 layer's response back).

@@ -29,7 +29,7 @@ def quiet_tensorflow():
     Environment variables must be set before TF is imported; a user's own
     setting wins. oneDNN is off by default on some CPUs; switched on, one
     evaluation was 1.5x faster on this project's AMD EPYC and 17-27% faster on an
-    Intel AVX2 machine (README, Performance).
+    Intel AVX2 machine (docs/performance.md).
     """
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -26,7 +26,7 @@ CONV_LAYERS = tuple(name for name, ch in TABLE if ch is not None)
 
 # How each 3x3 convolution sees beyond the picture's border. The paper's Caffe model pads
 # with zeros, so every layer sees black there and the painting's outer rows differ from the
-# rest (a pale or dark band, README "Clean edges"); a reflection or a replica of the edge
+# rest (a pale or dark band, docs/edges.md); a reflection or a replica of the edge
 # continues the picture instead. (A tile's inner edges are padded too, but only positions
 # in its margin see that padding.)
 PADDINGS = ("zero", "reflect", "replicate")

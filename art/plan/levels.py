@@ -18,7 +18,7 @@ COARSEST_SIDE = 512
 # finer levels that read fewer layers; measured here, a level down to conv3_1 costs
 # 56% of a full one per pixel (the first blocks' memory traffic, not their 31% of the
 # FLOPs), so 2.5x would make a 4K print's finer levels dearer than the whole loss's
-# at 4x, and the shallow levels are sharp after few iterations (README, Prints).
+# at 4x, and the shallow levels are sharp after few iterations (docs/prints.md).
 # The floor keeps fine detail worked.
 FINE_RATIO = 4
 MIN_FINE_ITERATIONS = 10
