@@ -73,6 +73,17 @@ def parse_address(text):
     return address
 
 
+def check_style_blend(weights, count):
+    """Refuse --style-blend weights that cannot blend `count` style images: one finite
+    weight >= 0 per style, not all 0."""
+    if not (all(math.isfinite(w) and w >= 0 for w in weights) and sum(weights) > 0):
+        raise ArtError("--style-blend weights must be finite numbers >= 0, not all 0; got %s"
+                       % " ".join("%g" % w for w in weights))
+    if len(weights) != count:
+        raise ArtError("--style-blend has %d weights for %d style images; give one per style"
+                       % (len(weights), count))
+
+
 def format_layer_weights(weights):
     return ",".join("%s=%g" % item for item in weights.items())
 
@@ -279,17 +290,10 @@ class PaintConfig:
         if not names:
             raise ArtError("no content or style layers to paint with")
         layers.check_names(names)
-        if self.style_blend is not None and not (
-                all(math.isfinite(w) and w >= 0 for w in self.style_blend)
-                and sum(self.style_blend) > 0):
-            raise ArtError("--style-blend weights must be finite numbers >= 0, not all 0; got %s"
-                           % " ".join("%g" % w for w in self.style_blend))
+        if self.style_blend is not None:
+            check_style_blend(self.style_blend, len(self.style or self.style_blend))
         if not 0 <= self.seed < 2 ** 32:
             raise ArtError("--seed must be a whole number 0-%d, got %d" % (2 ** 32 - 1, self.seed))
-        if self.style is not None and self.style_blend is not None \
-                and len(self.style_blend) != len(self.style):
-            raise ArtError("--style-blend has %d weights for %d style images; give one per style"
-                           % (len(self.style_blend), len(self.style)))
         if self.optimizer not in optim.CHOICES:
             raise ArtError("unknown --optimizer %r; valid: %s" % (self.optimizer,
                                                                 ", ".join(optim.CHOICES)))

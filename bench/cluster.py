@@ -138,7 +138,7 @@ def main():
 
     from art.commands import cli
     from art.engine import startup
-    from art.files import atomic as files
+    from art.files import atomic
     from art.plan import levels as plans
     from art.engine import lbfgs
     from art.plan import tiling
@@ -162,7 +162,7 @@ def main():
     content_t = untiled.content_targets(weights, content, config)
     style_t = untiled.style_targets(weights, [style], None, config)
     image = content + np.random.default_rng(0).normal(0, 8, content.shape).astype(np.float32)
-    sha = files.sha256(args.weights)
+    sha = atomic.sha256(args.weights)
     report = {"date": common.now(), "cpu": peak.cpu_info(), "size": [shape[1], shape[0]],
               "tiles": len(tiles), "repeats": args.repeats,
               "command": "python bench/cluster.py --size %d --tiles %d --repeats %d"

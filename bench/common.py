@@ -80,12 +80,18 @@ class ScipyLBFGSB:
         return self.x
 
 
+def render_with(weights, content, styles, levels, init=None, state=None, **hooks):
+    """`render.render` with its `Request` and `Hooks` given as keywords."""
+    from art.engine import render
+    return render.render(render.Request(weights, content, styles, levels, init=init,
+                                        state=state), render.Hooks(**hooks))
+
+
 def paint_one(weights, content, styles, config, **kw):
     """A picture in one piece at the content's size: the render of a one-level plan."""
     from art.plan import levels
-    from art.engine import render
-    return render.render(weights, content, styles, config,
-                         levels.one_piece(content.shape[:2], config), **kw)
+    return render_with(weights, content, styles, levels.one_piece(content.shape[:2], config),
+                       **kw)
 
 
 class Objective:

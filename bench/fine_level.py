@@ -77,7 +77,7 @@ def main():
             kept.append((progress.iteration, time.perf_counter() - began, progress.evaluations,
                          np.array(progress.image(), np.float32)))
 
-    result = render.render(weights, content, [style], config, plan, callback=keep,
+    result = common.render_with(weights, content, [style], plan, progress=keep,
                            state=state)
     seconds = time.perf_counter() - began
     reference = seams.detail(images.load_image(args.reference)) if args.reference else None

@@ -63,7 +63,7 @@ def run_one(weights, content, style, base, optimizer, rate, evaluate):
         curve.append((p.iteration, p.evaluations, p.losses["total"]))
 
     started = time.perf_counter()
-    result = common.paint_one(weights, content, [style], config, callback=callback)
+    result = common.paint_one(weights, content, [style], config, progress=callback)
     seconds = time.perf_counter() - started
     final = evaluate(result.image)
     return {"optimizer": optimizer, "learning_rate": rate, "status": result.status,

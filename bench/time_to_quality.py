@@ -73,8 +73,8 @@ def load_results(path):
 
 
 def save_results(results, path):
-    from art.files import atomic as files
-    with files.atomic_path(path) as tmp:
+    from art.files import atomic
+    with atomic.atomic_path(path) as tmp:
         with open(tmp, "w") as f:
             json.dump(results, f, indent=1)
 
@@ -112,7 +112,7 @@ def run_classic(weights, content, style, config, iterations):
     config = dataclasses.replace(config, iterations=iterations, precision="float32",
                                  schedule=None, stop_below=0.0)
     recorder = Recorder(content.shape, keep_iterates=False)
-    result = common.paint_one(weights, content, [style], config, callback=recorder,
+    result = common.paint_one(weights, content, [style], config, progress=recorder,
                               optimizer=lambda level: common.ScipyLBFGSB(level.iterations))
     seconds = time.perf_counter() - recorder.began
     return result, seconds, recorder
@@ -121,11 +121,10 @@ def run_classic(weights, content, style, config, iterations):
 def run_art(weights, content, style, config):
     from art.plan import levels as plans
     from art.engine import precision
-    from art.engine import render
     chosen = precision.choose(config.precision)
     recorder = Recorder(content.shape, keep_iterates=True)
     plan = plans.plan(content.shape[:2], config)
-    result = render.render(weights, content, [style], config, plan, callback=recorder)
+    result = common.render_with(weights, content, [style], plan, progress=recorder)
     seconds = time.perf_counter() - recorder.began
     return result, seconds, recorder, chosen, plan
 
@@ -387,10 +386,10 @@ def main():
     print()
     print(levers(results))
     import ttq_plot
-    from art.files import atomic as files
+    from art.files import atomic
     plot = ttq_plot.draw(results)
     if plot is not None:
-        with files.atomic_path(PLOT) as tmp:
+        with atomic.atomic_path(PLOT) as tmp:
             plot.save(tmp)
         print("plot: %s" % os.path.relpath(PLOT, common.ROOT))
     write_side_by_side(results)
@@ -399,7 +398,7 @@ def main():
 def write_side_by_side(results):
     """The two final pictures of the first pair at the largest size both ran, for the README."""
     import ttq_plot
-    from art.files import atomic as files
+    from art.files import atomic
     runs = results["runs"]
     done = [k.rsplit("/", 1)[0] for k in runs if k.endswith("/art") and "score" in runs[k]
             and "score" in runs.get(k.replace("/art", "/classic"), {})]
@@ -414,7 +413,7 @@ def write_side_by_side(results):
     captions = ["classic: 500 L-BFGS iterations, %s, %s" % (clock(classic["seconds"]),
                                                              _pyramid(classic["score"])),
                 "art's defaults: %s, %s" % (clock(art["seconds"]), _pyramid(art["score"]))]
-    with files.atomic_path(SIDE_BY_SIDE) as tmp:
+    with atomic.atomic_path(SIDE_BY_SIDE) as tmp:
         ttq_plot.side_by_side(paths[0], paths[1], captions).save(tmp, quality=90)
     print("pictures: %s" % os.path.relpath(SIDE_BY_SIDE, common.ROOT))
 

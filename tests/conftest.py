@@ -65,12 +65,18 @@ def tf1():
     return startup.quiet_tensorflow().compat.v1
 
 
+def render_with(weights, content, styles, levels, init=None, state=None, **hooks):
+    """`render.render` with its `Request` and `Hooks` given as keywords."""
+    from art.engine import render
+    return render.render(render.Request(weights, content, styles, levels, init=init,
+                                        state=state), render.Hooks(**hooks))
+
+
 def paint_one(weights, content, styles, config, **kw):
     """A picture in one piece: the render of a one-level plan, at the content's size."""
     from art.plan import levels
-    from art.engine import render
-    return render.render(weights, content, styles, config,
-                         levels.one_piece(content.shape[:2], config), **kw)
+    return render_with(weights, content, styles, levels.one_piece(content.shape[:2], config),
+                       **kw)
 
 
 def shared_image(name):

@@ -19,7 +19,7 @@ from art.config import PaintConfig
 from art.errors import ArtError
 from art.files import atomic as art_files, weights as weights_mod
 from art.plan import tiling
-from conftest import PAINT, ROOT, make_random_weights, run_until
+from conftest import PAINT, render_with, ROOT, make_random_weights, run_until
 
 DEEP = dict(style_layers={n: 1.0 for n in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")},
             content_layers={"conv4_2": 1.0}, style_weight=1.0)
@@ -129,14 +129,13 @@ def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file)
     one-process picture: this process runs on more threads than a worker, see ONE_THREAD)."""
     from art.engine import cluster
     from art.plan import levels as plans
-    from art.engine import render
     weights = weights_mod.load(weights_file)
     config = PaintConfig(schedule=[3, 6], tile_size=48, init="noise", **SHALLOW)
     content, style, _ = pictures((96, 128), seed=1)
     levels = plans.plan((96, 128), config)
     assert levels[-1].tiles and len(levels[-1].tiles) >= 4
-    unharmed = render.render(weights, content, [style], config, levels,
-                             tile_map=cluster.ClusterTiles(local_cluster))
+    unharmed = render_with(weights, content, [style], levels,
+                           tile_map=cluster.ClusterTiles(local_cluster))
 
     pids = local_cluster.client.run(os.getpid)
     victim = pids[sorted(pids)[0]]
@@ -149,8 +148,7 @@ def test_a_killed_worker_does_not_change_the_render(local_cluster, weights_file)
             # During the next evaluation, not between two.
             threading.Timer(0.05, os.kill, (victim, signal.SIGKILL)).start()
 
-    result = render.render(weights, content, [style], config, levels, callback=kill,
-                           tile_map=tile_map)
+    result = render_with(weights, content, [style], levels, progress=kill, tile_map=tile_map)
     assert result.status == "done"
     assert retried and tile_map.retries >= 1, "the kill went unnoticed"
     np.testing.assert_array_equal(result.image, unharmed.image)

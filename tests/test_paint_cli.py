@@ -271,11 +271,11 @@ def test_one_piece_and_a_4k_print_go_through_the_same_render_loop(paint, tmp_pat
     calls = []
     real = render.render
 
-    def spy(weights, content, styles, config, levels, **kw):
-        calls.append([(lv.picture, len(lv.tiles or ())) for lv in levels])
-        if len(levels) > 1:
+    def spy(request, hooks=None):
+        calls.append([(lv.picture, len(lv.tiles or ())) for lv in request.levels])
+        if len(request.levels) > 1:
             raise KeyboardInterrupt
-        return real(weights, content, styles, config, levels, **kw)
+        return real(request, hooks)
 
     monkeypatch.setattr(render, "render", spy)
     monkeypatch.setattr(painting, "available_memory", lambda: None)

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from art.config import PaintConfig
+from art.engine.state import RenderState
 from art.errors import ArtError
 from art.plan import layers, levels as plans, tiling
+from conftest import render_with
 
 rng = np.random.default_rng(7)
 CONTENT = rng.uniform(0, 255, (72, 104, 3)).astype(np.float32)
@@ -162,9 +164,7 @@ def test_tiled_targets_are_the_whole_pictures(tf1, random_weights):
 
 
 def run(weights, config, content=CONTENT, **kw):
-    from art.engine import render
-    return render.render(weights, content, [STYLE], config, plans.plan(content.shape[:2], config),
-                         **kw)
+    return render_with(weights, content, [STYLE], plans.plan(content.shape[:2], config), **kw)
 
 
 @pytest.mark.slow
@@ -174,7 +174,7 @@ def test_tiled_render_is_the_whole_render(tf1, random_weights, optimizer):
     whole = run(random_weights, small_config(schedule=[3], optimizer=optimizer))
     seen = []
     tiled = run(random_weights, small_config(schedule=[3], tile_size=32, optimizer=optimizer),
-                callback=seen.append)
+                progress=seen.append)
     assert tiled.status == "done" and len(seen) == 3 and seen[-1].tiles == 20   # on the canvas
     assert tiled.evaluations == whole.evaluations
     for a, b in zip(whole.history, tiled.history):
@@ -191,8 +191,8 @@ def test_tiled_render_is_the_whole_render(tf1, random_weights, optimizer):
 @pytest.mark.slow
 def test_levels_go_coarse_to_fine(tf1, random_weights):
     seen, finished = [], []
-    result = run(random_weights, small_config(), callback=seen.append,
-                 on_level=lambda level, image, state: finished.append((level.picture,
+    result = run(random_weights, small_config(), progress=seen.append,
+                 level_done=lambda level, image, state: finished.append((level.picture,
                                                                       image.shape, state)))
     assert result.status == "done" and result.image.shape == CONTENT.shape
     assert [(p.level, p.iteration) for p in seen] == [(1, 1), (1, 2), (1, 3), (1, 4),
@@ -202,13 +202,13 @@ def test_levels_go_coarse_to_fine(tf1, random_weights):
     assert seen[0].left is None and all(p.left is not None for p in seen[1:])
     assert finished[0][:2] == ((36, 52), (36, 52, 3))
     # The state holds the finer level's canvas: its picture and the 16-px edge margin.
-    assert finished[0][2]["start"].shape == (72 + 32, 104 + 32, 3)
+    assert finished[0][2].start.shape == (72 + 32, 104 + 32, 3)
     assert result.history[-1]["level"] == 2
     # After the last level, the state holds the finished picture: resumed from it (its
     # file could not be written), the render returns that picture without painting.
     done = finished[1][2]
-    assert int(done["level"]) == 2 and done["start"] is result.image
-    again = run(random_weights, small_config(), state=done, callback=seen.append)
+    assert done.level == 2 and done.start is result.image
+    again = run(random_weights, small_config(), state=done, progress=seen.append)
     assert again.status == "done" and again.iterations == 0 and len(seen) == 7
     np.testing.assert_array_equal(again.image, result.image)
 
@@ -226,11 +226,11 @@ def test_resume_gives_the_same_picture(tf1, random_weights, tmp_path, mode, stop
     def interrupt(p):
         if (p.level, p.iteration) == stop and p.tile in (0, 2):
             raise KeyboardInterrupt
-    part = run(random_weights, config, callback=interrupt)
+    part = run(random_weights, config, progress=interrupt)
     assert part.status == "interrupted" and part.state is not None
     folder = workdir.Workdir(tmp_path)
-    folder.save_state(part.state)
-    rest = run(random_weights, config, state=folder.load_state())
+    folder.save_state(part.state.to_arrays())
+    rest = run(random_weights, config, state=RenderState.from_arrays(folder.load_state()))
     assert rest.status == "done"
     np.testing.assert_array_equal(rest.image, whole.image)
 
@@ -241,7 +241,7 @@ def test_independent_tiles_differ_from_exact_ones(tf1, random_weights):
     exact = run(random_weights, config)
     seen = []
     independent = run(random_weights, dataclasses.replace(config, tile_mode="independent"),
-                      callback=seen.append)
+                      progress=seen.append)
     assert independent.status == "done" and independent.image.shape == CONTENT.shape
     assert [p.tile for p in seen] == [t for t in range(1, 21) for _ in range(3)]
     assert np.abs(independent.image - exact.image).max() > 1.0
@@ -263,7 +263,7 @@ def test_the_edge_margin_is_the_photo_mirrored_and_cropped_off(tf1, random_weigh
     m = 8
     config = small_config(schedule=[3], edge_margin=m)
     seen = []
-    with_margin = run(random_weights, config, callback=seen.append)
+    with_margin = run(random_weights, config, progress=seen.append)
     assert with_margin.image.shape == CONTENT.shape
     assert [p.shape for p in seen] == [CONTENT.shape[:2]] * 3
     assert seen[-1].image().shape == CONTENT.shape
@@ -282,41 +282,45 @@ def test_a_finer_level_starts_from_the_coarser_picture_mirrored(tf1, random_weig
     finished = []
     result = run(random_weights, small_config(schedule=[2, 1], edge_margin=m,
                                               fine_start_noise=0.0),
-                 on_level=lambda level, image, state: finished.append((image, state)))
+                 level_done=lambda level, image, state: finished.append((image, state)))
     assert result.image.shape == CONTENT.shape
     (coarse, state), (final, _) = finished
     assert coarse.shape == (36, 52, 3) and final is result.image
     expected = mirrored(images.resize(coarse, CONTENT.shape[:2]), m)
-    np.testing.assert_array_equal(state["start"], expected)
+    np.testing.assert_array_equal(state.start, expected)
 
 
 def test_a_finer_level_starts_with_noise_of_its_seed_and_level():
-    from art.engine import render
+    from art.engine.state import state_after
     config = small_config(schedule=[2, 1, 1], edge_margin=0, fine_start_noise=12.0)
-    plan = plans.plan(CONTENT.shape[:2], config)
-    grey = np.full(plan[0].picture + (3,), 128.0, np.float32)
-    start = render.state_after(plan, 0, grey, config)["start"]
+
+    def start_after(index, value, config=config):
+        """The start that follows level `index`'s picture, grey `value`, planned with `config`."""
+        plan = plans.plan(CONTENT.shape[:2], config)
+        return state_after(plan, index, np.full(plan[index].picture + (3,), value,
+                                                np.float32)).start
+
+    start = start_after(0, 128.0)
     noise = start - 128.0
     # Gaussian of the asked deviation, mean 0, on every pixel and channel.
     assert abs(noise.std() - 12.0) < 0.5 and abs(noise.mean()) < 0.5
     assert (noise != 0).mean() > 0.95
     # The same for one seed and level (a render resumed from the level's picture starts
     # the level as it began), another for another seed or level.
-    np.testing.assert_array_equal(render.state_after(plan, 0, grey, config)["start"], start)
+    np.testing.assert_array_equal(start_after(0, 128.0), start)
     other_seed = dataclasses.replace(config, seed=config.seed + 1)
-    assert not np.array_equal(render.state_after(plan, 0, grey, other_seed)["start"], start)
-    finer = render.state_after(plan, 1, np.full(plan[1].picture + (3,), 128.0, np.float32),
-                               config)["start"]
+    assert not np.array_equal(start_after(0, 128.0, other_seed), start)
+    finer = start_after(1, 128.0)
     assert not np.array_equal(finer[:start.shape[0], :start.shape[1]], start)
     # Within 0..255 however bright the picture; none at 0.
-    white = render.state_after(plan, 0, grey + 127.0, config)["start"]
+    white = start_after(0, 255.0)
     assert white.max() == 255.0 and white.min() > 200.0
     quiet = dataclasses.replace(config, fine_start_noise=0.0)
-    np.testing.assert_allclose(render.state_after(plan, 0, grey, quiet)["start"], 128.0, atol=1e-3)
+    np.testing.assert_allclose(start_after(0, 128.0, quiet), 128.0, atol=1e-3)
 
 
 def test_a_state_of_another_render_is_refused(tf1, random_weights):
-    part = run(random_weights, small_config(), callback=lambda p: (_ for _ in ()).throw(
+    part = run(random_weights, small_config(), progress=lambda p: (_ for _ in ()).throw(
         KeyboardInterrupt))
     with pytest.raises(ArtError, match="another render"):
         run(random_weights, small_config(schedule=[2, 2, 2]), state=part.state)
@@ -332,7 +336,7 @@ def test_a_stalled_level_ends_early_and_resumes_to_the_same_stop(tf1, random_wei
     # was tuned with.
     config = small_config(schedule=[60, 40], stop_below=1e-2, init="content", **PAPER)
     seen = []
-    whole = run(random_weights, config, callback=seen.append)
+    whole = run(random_weights, config, progress=seen.append)
     per_level = [[p for p in seen if p.level == k] for k in (1, 2)]
     assert whole.status == "done" and all(10 < len(done) < cap
                                           for done, cap in zip(per_level, (60, 40)))
@@ -344,27 +348,26 @@ def test_a_stalled_level_ends_early_and_resumes_to_the_same_stop(tf1, random_wei
     def interrupt(p):
         if (p.level, p.iteration) == (stop.level, stop.iteration):
             raise KeyboardInterrupt
-    part = run(random_weights, config, callback=interrupt)
+    part = run(random_weights, config, progress=interrupt)
     folder = workdir.Workdir(tmp_path)
-    folder.save_state(part.state)
-    rest = run(random_weights, config, state=folder.load_state())
+    folder.save_state(part.state.to_arrays())
+    rest = run(random_weights, config, state=RenderState.from_arrays(folder.load_state()))
     np.testing.assert_array_equal(rest.image, whole.image)
     assert rest.iterations + part.iterations == whole.iterations
 
 
 def test_the_plan_fits_the_memory_it_is_given():
-    """art.commands.painting.plan: a picture that fits is painted as asked; one that does not gets
+    """art.plan.levels.fit: a picture that fits is painted as asked; one that does not gets
     the largest tiles that leave a tenth spare, and says so; one that fits in no tiles,
     or not in the tiles asked for, is refused with what it needs."""
-    from art.commands import painting
-    levels, note = painting.plan(PaintConfig(), (341, 512), available=24 * GB)
+    levels, note = plans.fit((341, 512), PaintConfig(), available=24 * GB)
     assert [(lv.picture, lv.tiles) for lv in levels] == [((341, 512), None)] and note is None
     # 4K in one piece would need 22.2 GB by the estimate: within 23 GB, not within 90% of it.
     need = plans.memory_need(plans.plan((2160, 3840), PaintConfig()))
     assert 0.9 * 23 * GB < need < 23 * GB
-    levels, note = painting.plan(PaintConfig(), (2160, 3840), available=23 * GB)
+    levels, note = plans.fit((2160, 3840), PaintConfig(), available=23 * GB)
     assert levels[-1].tiles and note.startswith("a 3840x2160 picture does not fit in one piece")
-    levels, note = painting.plan(PaintConfig(), (4320, 7680), available=24 * GB)
+    levels, note = plans.fit((4320, 7680), PaintConfig(), available=24 * GB)
     size = plans.choose_tile_size((4320, 7680), PaintConfig(), 0.9 * 24 * GB)
     assert note == ("a 7680x4320 picture does not fit in one piece here: painting it in %d "
                     "tiles of about %d px" % (len(levels[-1].tiles), size))
@@ -372,12 +375,12 @@ def test_the_plan_fits_the_memory_it_is_given():
     with pytest.raises(ArtError, match=r"^a 38400x21600 picture needs at least \d+\.\d GB even in "
                                        r"tiles \(its own arrays\) and this machine has 24\.0 GB "
                                        r"available; choose a smaller --size$"):
-        painting.plan(PaintConfig(), (21600, 38400), available=24 * GB)
+        plans.fit((21600, 38400), PaintConfig(), available=24 * GB)
     # Its own arrays fit, but not even tiles of 512 px: a deep network's activations.
     with pytest.raises(ArtError, match=r"^a 7680x4320 picture needs about \d+\.\d GB even in "
                                        r"tiles of 512 px and this machine has 17\.5 GB available"):
-        painting.plan(PaintConfig(), (4320, 7680), available=17.5 * GB)
+        plans.fit((4320, 7680), PaintConfig(), available=17.5 * GB)
     with pytest.raises(ArtError, match=r"in these tiles .* use more --tiles or a smaller --size$"):
-        painting.plan(PaintConfig(tiles=2), (4320, 7680), available=24 * GB)
+        plans.fit((4320, 7680), PaintConfig(tiles=2), available=24 * GB)
     # Where the memory is unknown, the plan is the one asked for.
-    assert painting.plan(PaintConfig(), (4320, 7680), available=None)[0][-1].tiles is None
+    assert plans.fit((4320, 7680), PaintConfig(), available=None)[0][-1].tiles is None

@@ -52,7 +52,7 @@ def test_bad_blends_are_refused(tf1, random_weights):
 def test_paint_lowers_the_loss_and_repeats_exactly(tf1, random_weights, optimizer):
     config = small_config(optimizer=optimizer, init="noise", seed=3, learning_rate=5.0)
     seen = []
-    result = paint_one(random_weights, CONTENT, STYLES[:1], config, callback=seen.append)
+    result = paint_one(random_weights, CONTENT, STYLES[:1], config, progress=seen.append)
     assert result.status == "done" and result.iterations == 8 == len(seen) == len(result.history)
     assert result.evaluations >= result.iterations
     assert result.history[-1]["total"] < 0.5 * result.history[0]["total"]
@@ -79,7 +79,7 @@ def test_interrupt_keeps_the_last_iterate(tf1, random_weights):
         seen.append(p.image())
         if p.iteration == 3:
             raise KeyboardInterrupt
-    result = paint_one(random_weights, CONTENT, STYLES[:1], config, callback=callback)
+    result = paint_one(random_weights, CONTENT, STYLES[:1], config, progress=callback)
     assert result.status == "interrupted" and result.iterations == 3
     np.testing.assert_array_equal(result.image, seen[-1])
 

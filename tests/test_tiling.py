@@ -13,7 +13,7 @@ SHAPES = [(203, 317), (67, 93), (16, 16), (17, 300), (512, 256), (160, 224)]
 def field_by_index_mapping(name):
     """Receptive field of one position of `name`, by mapping its index interval back to
     the input: a 3x3 SAME conv's output i reads inputs i-1..i+1, a 2x2 pool's output i
-    reads 2i, 2i+1. An independent route to what `tiling.reach` derives forwards."""
+    reads 2i, 2i+1. An independent route to what `layers.reach` derives forwards."""
     lo = hi = 0
     for _, channels in reversed(layers.TABLE[:layers.NAMES.index(name) + 1]):
         lo, hi = (2 * lo, 2 * hi + 1) if channels is None else (lo - 1, hi + 1)
@@ -22,16 +22,16 @@ def field_by_index_mapping(name):
 
 def test_receptive_fields():
     # FACTS.md: relu4_2 ~84 px, relu5_1 156 px.
-    assert tiling.receptive_field("conv5_1") == 156
-    assert tiling.receptive_field("conv4_2") == 84
-    assert tiling.receptive_field("conv1_1") == 3
+    assert layers.receptive_field("conv5_1") == 156
+    assert layers.receptive_field("conv4_2") == 84
+    assert layers.receptive_field("conv1_1") == 3
     for name in layers.NAMES:
         size, before = field_by_index_mapping(name)
-        assert tiling.receptive_field(name) == size
-        assert tiling.reach(name) == before
+        assert layers.receptive_field(name) == size
+        assert layers.reach(name) == before
     assert tiling.required_margin(["conv5_1", "conv1_1"]) == 80
     assert tiling.required_margin(["conv3_1"]) == 16
-    assert [tiling.depth(n) for n in ("conv1_2", "pool1", "conv2_1", "conv5_1")] == [0, 1, 1, 4]
+    assert [layers.depth(n) for n in ("conv1_2", "pool1", "conv2_1", "conv5_1")] == [0, 1, 1, 4]
 
 
 @pytest.mark.parametrize("n, shape, expected", [
@@ -93,7 +93,7 @@ def test_tiles_cover_every_layer_once_aligned_with_margins(shape, kw):
     # At each layer, floor(side / 2**p) positions (VALID pooling), each owned by one tile,
     # and a tile's own positions of its outer box line up with the picture's.
     for name in ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1"):
-        p = tiling.depth(name)
+        p = layers.depth(name)
         count = np.zeros((h >> p, w >> p), int)
         for t in tiles:
             y0, y1, x0, x1 = t.at(name)

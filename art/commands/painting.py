@@ -15,6 +15,7 @@ import time
 
 from art.commands import cli
 from art.engine import color, precision, startup
+from art.engine.state import RenderState, state_after
 from art.errors import ArtError, CheckpointFailed
 from art.files import animate, atomic, fetch, images, weights as weights_mod, workdir
 from art.files.atomic import write_json
@@ -42,50 +43,6 @@ def _loopback(address):
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def _too_big(shape, need, have, advice):
-    return ArtError("a %dx%d picture needs about %.1f GB %s and this machine has %.1f GB available; "
-                    "%s" % (shape[1], shape[0], need / 1e9, advice[0], have / 1e9, advice[1]))
-
-
-def plan(config, shape, available=None):
-    """The levels of a render of `shape` (height, width), fitted to `available` bytes.
-
-    A picture that would not fit gets tiles chosen for it, unless the config
-    gives them; one that fits in no tiling is refused, with what it needs.
-
-    Returns:
-      (levels, note): the `art.plan.levels.Level`s, and a line saying what was chosen
-      for the user (None when nothing was).
-    """
-    # The picture's own arrays are needed whatever the tiles: a picture too large for
-    # them is refused before any plan is made (one of 1000000 px would be cut into
-    # millions of tiles first).
-    floor = plans.picture_need(shape, config)
-    if available is not None and floor > 0.9 * available:
-        raise ArtError("a %dx%d picture needs at least %.1f GB even in tiles (its own arrays) "
-                       "and this machine has %.1f GB available; choose a smaller --size"
-                       % (shape[1], shape[0], floor / 1e9, available / 1e9))
-    levels = plans.plan(shape, config)
-    asked = bool(config.tiles or config.tile_size)
-    # What art chooses for the user (one piece, or tiles) leaves a tenth of the memory
-    # spare: the estimate is within ~10% (a 4K render: 9.3 GB measured, 9.9 GB
-    # estimated), and running out of memory would kill the render. Tiles the user
-    # asked for are refused only when they do not fit at all.
-    if available is None or plans.memory_need(levels) <= (1.0 if asked else 0.9) * available:
-        return levels, None
-    if asked:
-        raise _too_big(shape, plans.memory_need(levels), available,
-                       ("in these tiles", "use more --tiles or a smaller --size"))
-    size = plans.choose_tile_size(shape, config, 0.9 * available)
-    if size is None:
-        smallest = plans.plan(shape, config, tile_size=512)
-        raise _too_big(shape, plans.memory_need(smallest), available,
-                       ("even in tiles of 512 px", "choose a smaller --size"))
-    levels = plans.plan(shape, config, tile_size=size)
-    return levels, ("a %dx%d picture does not fit in one piece here: painting it in %d tiles of "
-                    "about %d px" % (shape[1], shape[0], len(levels[-1].tiles), size))
 
 
 @dataclasses.dataclass
@@ -152,7 +109,7 @@ def load_inputs(config):
     style_paths = config.style or [images.EXAMPLE_STYLE]
     content = images.load_image(content_path)
     shape = images.target_shape(content.shape[:2], images.parse_size(config.size, config.dpi))
-    levels, note = plan(config, shape, available_memory())
+    levels, note = plans.fit(shape, config, available_memory())
     init_path = config.init if config.init not in ("content", "noise") else None
     paths = [content_path] + list(style_paths) + ([init_path] if init_path else [])
     images.check_output_path(config.out, paths)
@@ -177,11 +134,12 @@ def unfinished_path(out):
     return "%s.unfinished%s" % (root, ext)
 
 
-def checkpoint_path(out, iteration, level=None):
-    """out.0050.png, or out.L2.0050.png in a render of several levels."""
+def checkpoint_path(out, iteration, level=None, shape=None):
+    """out.0050.png, or in a render of several levels out.level-2-1024x768.0050.png, the
+    level named as its picture in the work folder is (`workdir.level_name`)."""
     root, ext = os.path.splitext(out)
     if level is not None:
-        return "%s.L%d.%04d%s" % (root, level, iteration, ext)
+        return "%s.%s.%04d%s" % (root, workdir.level_name(level, shape), iteration, ext)
     return "%s.%04d%s" % (root, iteration, ext)
 
 
@@ -229,7 +187,8 @@ class Painting:
                 # Checked before the lock (which writes a file there), and again under it.
                 self.work.check_resume(self.fingerprint)
                 self.work.lock()
-                self.state = self.work.resume(self.fingerprint)
+                saved = self.work.resume(self.fingerprint)
+                self.state = None if saved is None else RenderState.from_arrays(saved)
                 if self.state is None:
                     self.state = self._from_level_picture()
             else:
@@ -243,7 +202,6 @@ class Painting:
     def _from_level_picture(self):
         """With no checkpoint (a full disk at a level's end), the state after the finest
         level whose picture the work folder holds; None if it holds none."""
-        from art.engine import render   # TensorFlow: only when resuming needs it
         found = self.work.last_level(self.levels)
         if found is None:
             return None
@@ -254,7 +212,7 @@ class Painting:
             # its luminance.
             image = color.luminance(image)
         self.resumed_from = path
-        return render.state_after(self.levels, index, image, self.config)
+        return state_after(self.levels, index, image)
 
     def _connect(self):
         from art.engine import cluster  # Dask: only for --cluster / --workers
@@ -326,10 +284,10 @@ class Painting:
         source = self.resumed_from and (
             "%s (no checkpoint: the level's picture as saved, in 8 bits)" % self.resumed_from)
         source = source or (self.work and self.work.path)
-        if self.state is not None and int(self.state["level"]) == len(self.levels):
+        if self.state is not None and self.state.level == len(self.levels):
             self.say("resuming from %s: the painting is finished; writing it" % source)
         elif self.state is not None:
-            self.say("resuming from %s: level %d/%d" % (source, int(self.state["level"]) + 1,
+            self.say("resuming from %s: level %d/%d" % (source, self.state.level + 1,
                                                          len(self.levels)))
         elif self.work is not None and config.resume:
             self.say("nothing was checkpointed in %s yet: painting from the start"
@@ -338,17 +296,18 @@ class Painting:
         keeper = _Keeper(self, colours, progress)
         started = time.time()
         try:
-            result = render.render(self.weights, colours.content, colours.styles, config,
-                                   self.levels, callback=keeper.progress,
-                                   on_level=keeper.level_done, init=colours.init,
-                                   state=self.state, tile_map=self.tile_map)
+            result = render.render(
+                render.Request(self.weights, colours.content, colours.styles, self.levels,
+                               init=colours.init, state=self.state),
+                render.Hooks(progress=keeper.progress, level_done=keeper.level_done,
+                             tile_map=self.tile_map))
             wall = time.time() - started
             # The checkpoint first: it is what a resumed render needs, the picture only
             # shows. Neither failing stops the other from being tried.
             failed, checkpointed = [], False
             if result.status in ("interrupted", "stopped") and self.work is not None:
                 try:
-                    self.work.save_state(result.state)
+                    self.work.save_state(result.state.to_arrays())
                     checkpointed = True
                 except ArtError as e:
                     failed.append(str(e))
@@ -475,8 +434,9 @@ class _Keeper:
     def progress(self, p):
         config, painting = self.config, self.painting
         if config.save_every and p.iteration % config.save_every == 0:
-            name = checkpoint_path(config.out, p.iteration, p.level if len(painting.levels) > 1
-                                   else None)
+            several = len(painting.levels) > 1
+            name = checkpoint_path(config.out, p.iteration, p.level if several else None,
+                                   p.shape)
             images.save_image(name, self.colours.finish(p.image()), painting.inputs.paths,
                               dpi=config.dpi, bit_depth=config.bit_depth)
         self.frames += 1
@@ -507,7 +467,7 @@ class _Keeper:
         """Save `state` in the work folder; a failure (a full disk) stops the render where
         it is rather than painting on with nothing saved."""
         try:
-            self.painting.work.save_state(state)
+            self.painting.work.save_state(state.to_arrays())
         except ArtError as e:
             raise CheckpointFailed(str(e)) from None
         self.checkpointed = time.time()

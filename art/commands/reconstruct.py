@@ -19,7 +19,7 @@ from art.commands import cli, painting, sheet
 from art.config import option, PaintConfig
 from art.engine import startup
 from art.errors import ArtError
-from art.files import animate, fetch, images, weights as weights_mod
+from art.files import animate, atomic, fetch, images, weights as weights_mod
 from art.plan import levels
 from art.plan.layers import PADDINGS
 
@@ -59,25 +59,9 @@ class ReconstructConfig:
     print_every: int = option(10, "print progress every N iterations (0: only per panel)")
 
 
-def check_out_dir(path):
-    """Refuse a folder that cannot be created or written, before any work."""
-    path = os.path.abspath(path)
-    probe = path
-    while not os.path.exists(probe):
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            break
-        probe = parent
-    if not os.path.isdir(probe):
-        raise ArtError("cannot write to %s: %s is not a folder" % (path, probe))
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise ArtError("cannot write to %s: %s is not writable" % (path, probe))
-    return path
-
-
 def make_out_dir(path):
     """Create the output folder before any work: some folders only the attempt can
-    refuse (/sys as root, where access() says yes; `check_out_dir` checked the rest),
+    refuse (/sys as root, where access() says yes; `atomic.check_folder` checked the rest),
     and that must be one line now, not an internal error once panels are painted."""
     try:
         os.makedirs(path, exist_ok=True)
@@ -92,9 +76,8 @@ def load(path, size, names):
     shape = images.target_shape(image.shape[:2], size)
     need, have = levels.one_piece_need(shape, names), painting.available_memory()
     if have is not None and need > 0.9 * have:
-        raise ArtError("a %dx%d panel needs about %.1f GB and this machine has %.1f GB "
-                       "available; choose a smaller --size" % (shape[1], shape[0], need / 1e9,
-                                                              have / 1e9))
+        raise levels.too_big("a %dx%d panel" % (shape[1], shape[0]), need, have,
+                             "choose a smaller --size")
     return images.resize(image, shape)
 
 
@@ -121,7 +104,7 @@ def main(argv=None):
             for kind, path in (("style", config.style), ("content", config.content)) if path]
     rows = [(kind, path, load(path, size, [name for p in panels for name in p.names]), panels)
             for kind, path, panels in plan]
-    out_dir = check_out_dir(config.out_dir)
+    out_dir = atomic.check_folder(config.out_dir)
     outputs = [os.path.join(out_dir, p.name + ".png") for *_, panels in rows for p in panels]
     outputs.append(os.path.join(out_dir, "sheet.png"))
     if os.path.isdir(out_dir):

@@ -19,9 +19,10 @@ as paint.py paints an exact --size WxH.
 
 
 from art.commands import cli
+from art.config import check_style_blend
 from art.engine import startup
 from art.errors import ArtError
-from art.files import atomic as files, fetch, images, weights as weights_mod
+from art.files import atomic, fetch, images, weights as weights_mod
 from art.quality import seams
 
 
@@ -56,9 +57,8 @@ def same_aspect(a, b, tolerance=0.01):
 def main(argv=None):
     args = parse_args(argv)
     paths = ([args.reference] if args.reference else []) + list(args.pictures)
-    if args.style_blend is not None and len(args.style_blend) != len(args.style):
-        raise ArtError("--style-blend has %d weights for %d style images; give one per style"
-                       % (len(args.style_blend), len(args.style)))
+    if args.style_blend is not None:
+        check_style_blend(args.style_blend, len(args.style))
     if args.report:
         images.check_output_path(args.report, paths + [args.content] + args.style,
                                  extensions=(".json",))
@@ -106,6 +106,6 @@ def main(argv=None):
                  "-" if score.detail_ratio is None else "%.3f" % score.detail_ratio,
                  score.mesh, score.mesh_at[0], score.mesh_at[1]), flush=True)
     if args.report:
-        files.write_json(args.report, dict(content=args.content, style=args.style,
+        atomic.write_json(args.report, dict(content=args.content, style=args.style,
                                            reference=args.reference, scores=scored))
     return 0

@@ -166,8 +166,9 @@ def reconstruct(weights, image, panel, config, callback=None):
     # The image is passed as content (the output takes its shape) and as the
     # style; the term the panel does not use has no layers, so the image is
     # never run for it. The white-noise start is drawn from config.seed.
-    return render.render(weights, image, [image], config,
-                         levels.one_piece(image.shape[:2], config), callback=callback)
+    return render.render(render.Request(weights, image, [image],
+                                        levels.one_piece(image.shape[:2], config)),
+                         render.Hooks(progress=callback))
 
 
 

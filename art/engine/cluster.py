@@ -38,7 +38,7 @@ import art
 from art.config import parse_address
 from art.engine import startup
 from art.errors import ArtError, Stopped
-from art.files import atomic as files, fetch, weights
+from art.files import atomic, fetch, weights
 
 import dask
 import distributed
@@ -95,7 +95,7 @@ class _WorkerArt:
                 _weights_candidates(weights_path))
             return
         path = found[0]
-        self.identity.update(path=path, weights=files.sha256(path))
+        self.identity.update(path=path, weights=atomic.sha256(path))
         if self.identity["weights"] != weights_sha:
             self.problem = ("has other VGG weights at %s (sha256 %s..., the driver's %s...)"
                             % (path, self.identity["weights"][:12], weights_sha[:12]))

@@ -13,7 +13,7 @@ px beyond every edge, `config.edge_margin`): there the photo is mirrored, and
 the painting's margin is cropped off the level's result. The network then never
 sees the picture's own border as an edge (under zero padding, black beyond it;
 under any padding, a boundary its deeper layers paint against), so the border
-is painted like the middle. Callbacks, `on_level` and the `Result` see the
+is painted like the middle. The hooks and the `Result` see the
 picture; the optimiser's state and `Progress.state` hold the canvas.
 
 A level larger than a tile is painted in tiles. In the default exact mode each
@@ -25,7 +25,7 @@ overlaps are feathered together.
 The optimiser is a strategy the loop is given (`art.engine.optim`: L-BFGS or Adam,
 whole or tiled alike); both keep their state in plain arrays, so a render can
 stop after any iteration and continue from its `state` to the same picture. The
-library never writes files: checkpoints go out through the callback, and the
+library never writes files: checkpoints go out through the hooks, and the
 caller keeps them (see `art.files.workdir`).
 """
 
@@ -37,6 +37,7 @@ import numpy as np
 
 from art.engine import lbfgs, optim, terms, tiled, untiled
 from art.engine.optim import NonFiniteLoss
+from art.engine.state import canvas, picture, RenderState, state_after
 from art.errors import ArtError, Stopped
 from art.files import images
 from art.plan import layers, tiling
@@ -44,7 +45,7 @@ from art.plan.levels import MAXCOR, piece_work, style_shape, tile_size
 
 @dataclasses.dataclass
 class Progress:
-    """One finished iteration, as handed to the callback."""
+    """One finished iteration, as handed to `Hooks.progress`."""
     iteration: int           # of this level (or independent tile)
     iterations: int          # the level's
     evaluations: int
@@ -57,7 +58,7 @@ class Progress:
     tile: int = 0            # independent mode: the tile being painted, from 1; else 0
     tiles: int = 0           # tiles of this level; 0: painted whole
     left: float = None       # seconds left for the whole render, once it can be estimated
-    state: callable = None   # () -> everything needed to continue from here (see `render`)
+    state: callable = None   # () -> the `RenderState` that continues from here
     # Seconds an iteration of this level (or tile) takes, as measured from its second
     # iteration on; None before.
     seconds_per_iteration: float = None
@@ -77,16 +78,64 @@ class Result:
     evaluations: int
     elapsed: float
     history: list            # per iteration: the losses dict of `Progress`, and its level
-    state: dict = None       # unless done: pass to `render(state=...)` to continue
+    state: RenderState = None  # unless done: pass as `Request.state` to continue
     signal: int = None       # interrupted: the signal's number (SIGINT for Ctrl-C)
     error: Exception = None  # stopped: what stopped it (`errors.Stopped` or a subclass)
+
+
+@dataclasses.dataclass
+class Request:
+    """What to paint.
+
+    Attributes:
+      weights: `art.files.weights.VGGWeights`.
+      content: H x W x 3 float32 RGB 0-255, any size (resized per level).
+      styles: list of style images at any size (scaled per level).
+      levels: from `art.plan.levels.plan` (or `one_piece`); each paints with its own
+        `Level.config`, the coarsest with the render's own.
+      init: optional starting image for the coarsest level (resized to it).
+      state: a `RenderState` from an earlier run (`Progress.state()`, `Hooks.level_done`
+        or `Result.state`): continue from there.
+    """
+    weights: object
+    content: np.ndarray
+    styles: list
+    levels: list
+    init: np.ndarray = None
+    state: RenderState = None
+
+    @property
+    def config(self):
+        """The render's `PaintConfig`: the coarsest level's."""
+        return self.levels[0].config
+
+
+@dataclasses.dataclass
+class Hooks:
+    """How the caller follows a render, and the strategies it paints with.
+
+    Attributes:
+      progress: called with a `Progress` after every iteration.
+      level_done: called as level_done(level, image, state) when a level is finished;
+        `state` continues the render from the start of the next level (after the last:
+        it holds the finished picture, and `render` returns it at once).
+      tile_map: runs the exact tiles' work: an `art.engine.cluster.ClusterTiles` to paint
+        them on a Dask cluster; default here, in this process.
+      optimizer: a function of a `Level` that returns the `art.engine.optim.Optimizer` to
+        paint it with. Default: `config.optimizer`'s, for the level's iterations
+        (`new_optimizer`).
+    """
+    progress: callable = None
+    level_done: callable = None
+    tile_map: object = None
+    optimizer: callable = None
 
 
 class _Clock:
     """Time left for a whole render, from the cost of the evaluations so far."""
 
-    def __init__(self, levels, config, elapsed=0.0):
-        self.levels, self.config = levels, config
+    def __init__(self, levels, elapsed=0.0):
+        self.levels = levels
         self.seconds_per_work = None
         self.evaluations_per_iteration = 1.1
         self.elapsed_before = elapsed
@@ -202,90 +251,43 @@ class Targets:
         return untiled.blend(found, config.style_blend)
 
 
-def canvas(image, margin):
-    """`image` with `margin` px of itself mirrored beyond each edge (the edge pixel not
-    repeated, as the reflect padding of the network's convolutions)."""
-    if not margin:
-        return image
-    return np.pad(image, ((margin, margin), (margin, margin), (0, 0)), mode="reflect")
-
-
-def picture(image, level):
-    """A canvas of `level` without its margin."""
-    m = level.margin
-    return image[m:image.shape[0] - m, m:image.shape[1] - m] if m else image
-
-
-def render(weights, content, styles, config, levels, callback=None, on_level=None, init=None,
-           state=None, tile_map=None, optimizer=None):
-    """Render `content` in the style of `styles` through `levels`: every picture, in one
-    piece (a plan of one level) or a print.
-
-    Args:
-      weights: `art.files.weights.VGGWeights`.
-      content: H x W x 3 float32 RGB 0-255, any size (resized per level).
-      styles: list of style images at any size (scaled per level).
-      config: `art.config.PaintConfig`.
-      levels: from `art.plan.levels.plan` (or `art.plan.levels.one_piece`).
-      callback: called with a `Progress` after every iteration.
-      on_level: called as on_level(level, image, state) when a level is finished;
-        `state` continues the render from the start of the next level (after the
-        last: it holds the finished picture, and `render` returns it at once).
-      init: optional starting image for the coarsest level (resized to it).
-      state: from an earlier run's `Progress.state()`, `on_level` or
-        `Result.state`: continue from there.
-      tile_map: runs the exact tiles' work: an `art.engine.cluster.ClusterTiles` to paint
-        them on a Dask cluster; default here, in this process.
-      optimizer: the strategy: a function of a `Level` that returns the
-        `art.engine.optim.Optimizer` to paint it with. Default: `config.optimizer`'s,
-        for the level's iterations (`new_optimizer`).
+def render(request, hooks=None):
+    """Paint `request` (a `Request`): every picture, in one piece (a plan of one level) or
+    a print, followed and steered by `hooks` (a `Hooks`).
 
     Returns:
       `Result` with the final level's image; when interrupted (Ctrl-C), the
       image of the last finished iteration and the `state` to continue from;
       likewise when the tile work stops (`errors.Stopped`: a lost cluster).
     """
+    hooks = hooks or Hooks()
+    config, levels, state = request.config, request.levels, request.state
     config.check()
     config.check_size(levels[0].shape)
-    if levels[0].config != config:
-        # Each level paints with its own config, made from this one by the plan.
-        raise ValueError("the levels were planned with another config than the render's")
-    run = _Render(weights, config, levels, callback, optimizer or (
-        lambda level: new_optimizer(config, level.iterations)),
-        float(state["elapsed"]) if state is not None else 0.0)
-    if state is not None and int(state["level"]) == len(levels):
+    run = _Render(request.weights, levels, hooks.progress, hooks.optimizer or (
+        lambda level: new_optimizer(level.config, level.iterations)),
+        state.elapsed if state is not None else 0.0)
+    if state is not None and state.level == len(levels):
         # Painted to the end, its picture not yet written (a full disk, a signal): the
         # state holds the picture itself.
-        image = np.asarray(state["start"], np.float32)
+        image = np.asarray(state.start, np.float32)
         if image.shape[:2] != levels[-1].picture:
             raise ArtError("the saved state is for another render (a finished %dx%d picture)"
                            % (image.shape[1], image.shape[0]))
         return Result(image=image, status="done", message="", iterations=0, evaluations=0,
-                      elapsed=float(state["elapsed"]), history=[])
-    if state is not None:
-        first, start = int(state["level"]), np.asarray(state["start"], np.float32)
-        if first >= len(levels) or start.shape[:2] != levels[first].shape:
-            raise ArtError("the saved state is for another render (level %d of %dx%d)"
-                           % (first + 1, start.shape[1], start.shape[0]))
-    else:
-        first = 0
-        level = levels[0]
-        if init is not None:
-            start = canvas(images.resize(init, level.picture), level.margin)
-        else:
-            start = untiled.initial_image(
-                config, canvas(images.resize(content, level.picture), level.margin),
-                np.random.default_rng(config.seed))
-    targets = Targets(weights, config, content, styles, tile_size(levels), tile_map)
-    run.keep(levels[first], lambda: start, lambda: _level_state(first, start, run.clock))
+                      elapsed=state.elapsed, history=[])
+    first, start = _first_start(request)
+    targets = Targets(request.weights, config, request.content, request.styles,
+                      tile_size(levels), hooks.tile_map)
+    run.keep(levels[first], lambda: start, lambda: RenderState(first, start, run.clock.elapsed))
     try:
         for level in levels[first:]:
-            resumed = state if state is not None and int(state["level"]) == level.index else None
+            resumed = state if state is not None and state.level == level.index else None
             image = picture(run.level(level, start, targets, resumed), level)
-            after = state_after(levels, level.index, image, config, run.clock.elapsed)
-            start = after["start"]
-            if on_level is not None:
-                on_level(level, image, after)
+            after = state_after(levels, level.index, image, run.clock.elapsed)
+            start = after.start
+            if hooks.level_done is not None:
+                hooks.level_done(level, image, after)
         status, message, signum, error = "done", "", None, None
     except KeyboardInterrupt as e:
         # Ctrl-C, or SIGTERM / SIGHUP as `art.errors.Interrupted`
@@ -306,28 +308,22 @@ def render(weights, content, styles, config, levels, callback=None, on_level=Non
                   state=None if status == "done" else run.state(), signal=signum, error=error)
 
 
-def state_after(levels, index, image, config, elapsed=0.0):
-    """The state that continues a render of `levels` with `config` from level `index`'s
-    finished picture `image`: the next level's start, or after the last level the
-    picture itself (a render that ended before its picture was written)."""
-    if index + 1 < len(levels):
-        finer = levels[index + 1]
-        # The finer canvas's margin starts as the painting mirrored, as its content
-        # target is the photo mirrored.
-        start = canvas(images.resize(image, finer.picture), finer.margin)
-        return dict(level=np.int64(index + 1), start=fine_start(start, finer, config),
-                    elapsed=np.float64(elapsed))
-    return dict(level=np.int64(len(levels)), start=image, elapsed=np.float64(elapsed))
-
-
-def fine_start(start, level, config):
-    """A finer level's start with `config.fine_start_noise`: the same noise for one seed
-    and level, so a render resumed from a level's picture starts it as it began."""
-    if not config.fine_start_noise:
-        return start
-    rng = np.random.default_rng([config.seed, level.index])
-    noise = rng.standard_normal(start.shape, np.float32) * np.float32(config.fine_start_noise)
-    return np.clip(start + noise, 0.0, 255.0)
+def _first_start(request):
+    """The level a render begins at and its start: the saved state's, or the coarsest
+    level's from `init` or the config's `init`."""
+    levels, state = request.levels, request.state
+    if state is not None:
+        start = np.asarray(state.start, np.float32)
+        if state.level >= len(levels) or start.shape[:2] != levels[state.level].shape:
+            raise ArtError("the saved state is for another render (level %d of %dx%d)"
+                           % (state.level + 1, start.shape[1], start.shape[0]))
+        return state.level, start
+    level = levels[0]
+    if request.init is not None:
+        return 0, canvas(images.resize(request.init, level.picture), level.margin)
+    return 0, untiled.initial_image(
+        level.config, canvas(images.resize(request.content, level.picture), level.margin),
+        np.random.default_rng(level.config.seed))
 
 
 def _position_targets(config, content_t, start):
@@ -336,24 +332,14 @@ def _position_targets(config, content_t, start):
     return dict(content_t, **terms.start_targets(config, start))
 
 
-def _level_state(index, start, clock, **more):
-    return dict(level=np.int64(index), start=start, elapsed=np.float64(clock.elapsed), **more)
-
-
-def _saved_optimizer(state, prefix="opt/"):
-    if state is None or prefix + "x" not in state:
-        return None
-    return {key[len(prefix):]: value for key, value in state.items() if key.startswith(prefix)}
-
-
 class _Render:
     """The loop's own state: the clock, the history and counts, and where an
     interruption would leave the render (`current`, `image`, `state`)."""
 
-    def __init__(self, weights, config, levels, callback, optimizer, elapsed):
-        self.weights, self.config, self.levels = weights, config, levels
+    def __init__(self, weights, levels, callback, optimizer, elapsed):
+        self.weights, self.levels = weights, levels
         self.callback, self.optimizer = callback, optimizer
-        self.clock = _Clock(levels, config, elapsed)
+        self.clock = _Clock(levels, elapsed)
         self.history = []
         self.iterations = self.evaluations = 0
 
@@ -362,13 +348,14 @@ class _Render:
         self.current, self.image, self.state = level, image, state
 
     def level(self, level, start, targets, state):
-        """Paint one level from `start`; returns its image."""
+        """Paint one level from `start` (or from `state`, saved within it); returns its image."""
         config = level.config
-        self.keep(level, lambda: start, lambda: _level_state(level.index, start, self.clock))
+        self.keep(level, lambda: start, lambda: RenderState(level.index, start,
+                                                            self.clock.elapsed))
         style_t = targets.style_at(level, config)
         if level.tiles and config.tile_mode == "independent":
             content = canvas(images.resize(targets.content, level.picture), level.margin)
-            return self.independent(level, config, start, content, style_t, state)
+            return self.independent(level, start, content, style_t, state)
         # A finer level's start carries its noise, so the anchor holds the noise's low-pass
         # too (sigma 12 leaves 4.2). Holding the clean start instead was measured (issue 28):
         # the same mesh and detail, the native-texture distance 5-6% worse, the pyramid
@@ -381,20 +368,18 @@ class _Render:
             evaluator = untiled.WholeEvaluator(self.weights, config, level.shape, content_t,
                                                style_t)
         with evaluator:
-            x = self.optimize(evaluator, level, start, _saved_optimizer(state))
+            x = self.optimize(evaluator, level, start, state and state.optimizer)
         return x.reshape(level.shape + (3,))
 
-    def independent(self, level, config, start, content, style_t, state):
+    def independent(self, level, start, content, style_t, state):
         """The classic method: each tile's outer box painted as a picture of its own (its
         own content targets, the level's style targets), the overlaps feathered."""
-        done = []
-        if state is not None:
-            done = [np.asarray(state["done/%d" % j], np.float32) for j in range(int(state["tile"]))]
+        config = level.config
+        done = list(state.done) if state is not None and state.tile is not None else []
         for j, tile in enumerate(level.tiles):
             if j < len(done):
                 continue
-            saved = _saved_optimizer(state) if state is not None and j == int(state["tile"]) \
-                else None
+            saved = state.optimizer if state is not None and j == state.tile else None
             content_t = _position_targets(config, untiled.content_targets(
                 self.weights, tiling.crop(content, tile.outer), config),
                 tiling.crop(start, tile.outer))
@@ -414,62 +399,79 @@ class _Render:
                 raise ArtError("the saved state is for another render (its picture has %d "
                                "values, this level's %d)" % (np.size(saved["x"]), start.size))
             optimizer.restore(saved)
-        index = 0 if piece is None else piece.tile
-        work = piece_work(level)[index]
-        level_start = start if piece is None else piece.start
-        latest = {}
-
-        def level_picture(x):
-            if piece is None:
-                return x.reshape(start.shape)
-            return piece.picture(level, x.reshape(start.shape))
-
-        def state():
-            # Before the optimiser's first evaluation has finished, the level's start is
-            # the whole state: a checkpoint holds only what resumes.
-            extra = {"opt/" + k: v for k, v in optimizer.state().items()} \
-                if optimizer.started else {}
-            if piece is not None:
-                extra["tile"] = np.int64(piece.tile)
-                extra.update({"done/%d" % j: crop for j, crop in enumerate(piece.done)})
-            return _level_state(level.index, level_start, self.clock, **extra)
-
-        def loss_callback(loss, terms):
-            latest.update(terms, total=loss)
-
-        def step_callback(x):
-            self.history.append(dict(latest, level=level.index + 1))
-            now = time.perf_counter()
-            if first_step:
-                # The rate from the second iteration on: the first one's time is mostly
-                # building and warming up the graph (10.7 s of a 4K render's first level,
-                # whose iterations take 0.5 s), and would put hours on the clock.
-                self.clock.measure(now - first_step[0], optimizer.iterations - first_step[1],
-                                   optimizer.evaluations - first_step[2], work)
-            else:
-                first_step.extend((now, optimizer.iterations, optimizer.evaluations))
-            if self.callback is not None:
-                self.callback(Progress(
-                    iteration=optimizer.iterations, iterations=level.iterations,
-                    evaluations=optimizer.evaluations, losses=dict(latest),
-                    elapsed=self.clock.elapsed, image=lambda x=x: picture(level_picture(x), level),
-                    level=level.index + 1, levels=len(self.levels), shape=level.picture,
-                    tile=0 if piece is None else piece.tile + 1,
-                    tiles=len(level.tiles) if level.tiles else 0,
-                    left=self.clock.left(level, index, optimizer.iterations), state=state,
-                    seconds_per_iteration=self.clock.per_iteration(level, index)))
-
-        self.keep(level, lambda: level_picture(optimizer.x) if optimizer.started else level_start,
-                  state)
-        first_step = []         # (time, iterations, evaluations) at this run's first step
+        steps = _Steps(self, level, optimizer, start, piece)
+        self.keep(level, steps.level_picture, steps.state)
         done_before, evaluations_before = optimizer.iterations, optimizer.evaluations
         try:
             return optimizer.minimize(evaluator, None if saved is not None else start,
-                                      step_callback=step_callback, loss_callback=loss_callback)
+                                      step_callback=steps.step, loss_callback=steps.losses)
         finally:
             # This run's share, whatever ended it (the start's evaluation included).
             self.iterations += optimizer.iterations - done_before
             self.evaluations += optimizer.evaluations - evaluations_before
+
+
+class _Steps:
+    """One optimiser's run on a level (or an independent tile): its losses, the clock's
+    measurements, a `Progress` after every iteration, and the state to resume from."""
+
+    def __init__(self, run, level, optimizer, start, piece):
+        self.run, self.level, self.optimizer, self.start, self.piece = \
+            run, level, optimizer, start, piece
+        self.index = 0 if piece is None else piece.tile
+        self.work = piece_work(level)[self.index]
+        self.latest = {}
+        self.first = None       # (time, iterations, evaluations) at this run's first step
+
+    def level_picture(self, x=None):
+        """The level's canvas at the iterate `x` (default: the optimiser's, or the start
+        before its first evaluation)."""
+        if x is None:
+            if not self.optimizer.started:
+                return self.start if self.piece is None else self.piece.start
+            x = self.optimizer.x
+        if self.piece is None:
+            return x.reshape(self.start.shape)
+        return self.piece.picture(self.level, x.reshape(self.start.shape))
+
+    def state(self):
+        # Before the optimiser's first evaluation has finished, the level's start is the
+        # whole state: a checkpoint holds only what resumes.
+        optimizer = self.optimizer
+        state = RenderState(self.level.index, self.start if self.piece is None
+                            else self.piece.start, self.run.clock.elapsed,
+                            optimizer=optimizer.state() if optimizer.started else None)
+        if self.piece is not None:
+            state.tile, state.done = self.piece.tile, list(self.piece.done)
+        return state
+
+    def losses(self, loss, terms):
+        self.latest.update(terms, total=loss)
+
+    def step(self, x):
+        run, level, optimizer = self.run, self.level, self.optimizer
+        run.history.append(dict(self.latest, level=level.index + 1))
+        now = time.perf_counter()
+        if self.first is None:
+            self.first = (now, optimizer.iterations, optimizer.evaluations)
+        else:
+            # The rate from the second iteration on: the first one's time is mostly
+            # building and warming up the graph (10.7 s of a 4K render's first level,
+            # whose iterations take 0.5 s), and would put hours on the clock.
+            run.clock.measure(now - self.first[0], optimizer.iterations - self.first[1],
+                              optimizer.evaluations - self.first[2], self.work)
+        if run.callback is None:
+            return
+        run.callback(Progress(
+            iteration=optimizer.iterations, iterations=level.iterations,
+            evaluations=optimizer.evaluations, losses=dict(self.latest),
+            elapsed=run.clock.elapsed,
+            image=lambda x=x: picture(self.level_picture(x), level),
+            level=level.index + 1, levels=len(run.levels), shape=level.picture,
+            tile=0 if self.piece is None else self.piece.tile + 1,
+            tiles=len(level.tiles) if level.tiles else 0,
+            left=run.clock.left(level, self.index, optimizer.iterations), state=self.state,
+            seconds_per_iteration=run.clock.per_iteration(level, self.index)))
 
 
 class _Piece:

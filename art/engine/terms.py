@@ -53,7 +53,7 @@ import tensorflow as tf
 from scipy import ndimage
 
 from art.engine import precision
-from art.plan import layers, tiling
+from art.plan import layers
 
 tf1 = tf.compat.v1
 
@@ -65,7 +65,7 @@ MOMENT_EPSILON = 1.0
 def positions(shape, name):
     """How many positions the layer `name` has on a picture of `shape`: VALID
     pooling rounds each side down at every pooling."""
-    d = tiling.depth(name)
+    d = layers.depth(name)
     return (int(shape[0]) >> d) * (int(shape[1]) >> d)
 
 
@@ -109,7 +109,7 @@ class Content(_LayerTerm):
 
     @property
     def inputs(self):
-        return {n: (tiling.depth(n), layers.channels(n)) for n in self.layers}
+        return {n: (layers.depth(n), layers.channels(n)) for n in self.layers}
 
     def stats(self, view):
         return {"content/" + n: tf.reduce_sum(tf.square(view.features[n] - view.inputs[n]))

@@ -77,7 +77,7 @@ class TileRunner:
             self.boxes = {0: tf1.placeholder(tf.int32, (4,), name="inner_box0")}
             inner = {}
             for name in self.names:
-                d = tiling.depth(name)
+                d = layers.depth(name)
                 if d not in self.boxes:
                     self.boxes[d] = tf1.placeholder(tf.int32, (4,), name="inner_box%d" % d)
                 inner[name] = _slice(net[name], self.boxes[d])
@@ -211,8 +211,8 @@ def content_targets(tile_map, image, tiles, config):
     for tile, features in zip(tiles, found):
         for name, part in features.items():
             if name not in targets:
-                targets[name] = np.zeros((1, shape[0] >> tiling.depth(name),
-                                          shape[1] >> tiling.depth(name), part.shape[-1]),
+                targets[name] = np.zeros((1, shape[0] >> layers.depth(name),
+                                          shape[1] >> layers.depth(name), part.shape[-1]),
                                          np.float32)
             y0, y1, x0, x1 = tile.at(name)
             targets[name][:, y0:y1, x0:x1] = part

@@ -7,6 +7,7 @@ render of one level) or with their tiled counterpart, `art.engine.tiled`.
 import numpy as np
 import tensorflow as tf
 
+from art.config import check_style_blend
 from art.engine import precision, terms, vgg
 from art.engine.optim import PIXEL_BOUNDS
 from art.errors import ArtError
@@ -67,13 +68,8 @@ def blend(targets, weights=None):
     """
     if weights is None:
         weights = [1.0] * len(targets)
-    if len(weights) != len(targets):
-        raise ArtError("--style-blend has %d weights for %d style images; give one per style"
-                       % (len(weights), len(targets)))
+    check_style_blend(weights, len(targets))
     weights = np.asarray(weights, np.float64)
-    if np.any(weights < 0) or weights.sum() <= 0:
-        raise ArtError("--style-blend weights must be >= 0 and not all zero, got %s"
-                       % " ".join("%g" % b for b in weights))
     weights = weights / weights.sum()
     keys = list(targets[0]) if targets else []
     return {key: sum(w * np.asarray(t[key], np.float64) for t, w in zip(targets, weights))

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from art.errors import ArtError
-from art.files import atomic as files
+from art.files import atomic
 from art.files.images import check_output_path, to_uint8
 
 # GIF is written by Pillow, which the project needs anyway; video by imageio's
@@ -163,7 +163,7 @@ class Recorder:
         durations = [ms] * (len(pictures) - 1) + [ms * self.hold]
         # Pillow merges a frame identical to the one before into it (adding up their
         # durations), so a run that has converged costs no extra bytes.
-        files.write_with(self.path, lambda f: pictures[0].save(
+        atomic.write_with(self.path, lambda f: pictures[0].save(
             f, format="GIF", save_all=True, append_images=pictures[1:], duration=durations,
             loop=0, optimize=False, disposal=1), self.inputs)
         return len(pictures)
@@ -264,7 +264,7 @@ class VideoRecorder(Recorder):
             self.discard()
             raise ArtError("cannot write %s: %s" % (self.path, e)) from None
         try:
-            files.commit(self.tmp, self.path, verify=self._verify)
+            atomic.commit(self.tmp, self.path, verify=self._verify)
         finally:
             self.discard()
         return frames

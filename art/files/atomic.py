@@ -47,6 +47,23 @@ def check_writable(path, inputs=()):
     return path
 
 
+def check_folder(path):
+    """Refuse, before any work, a folder (to hold several files) that cannot be created
+    or written; returns its absolute path."""
+    path = os.path.abspath(path)
+    probe = path
+    while not os.path.exists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    if not os.path.isdir(probe):
+        raise ArtError("cannot write to %s: %s is not a folder" % (path, probe))
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ArtError("cannot write to %s: %s is not writable" % (path, probe))
+    return path
+
+
 def _not_a_folder(folder):
     """Why `folder` (not a folder) cannot hold a file: the first part of its path that is
     a file, or that it does not exist."""

@@ -17,7 +17,7 @@ from PIL import Image, ImageCms, ImageOps
 
 from art import PROJECT_ROOT
 from art.errors import ArtError
-from art.files import atomic as files, encode
+from art.files import atomic, encode
 
 
 #: The built-in content photo (CC0; see examples/README.md).
@@ -358,7 +358,7 @@ def check_output_path(path, inputs=(), extensions=None):
     if ext not in extensions:
         raise ArtError("cannot write %s: unknown extension %r; use one of %s"
                        % (path, ext, ", ".join(extensions)))
-    return files.check_writable(path, inputs)
+    return atomic.check_writable(path, inputs)
 
 
 def to_uint16(image):
@@ -427,9 +427,9 @@ def save_image(path, image, inputs=(), dpi=DEFAULT_DPI, bit_depth=8):
     if bit_depth == 16:
         rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
         write = encode.png16 if fmt == "PNG" else encode.tiff16
-        files.write_bytes(path, write(to_uint16(rgb), dpi, srgb_profile()), inputs)
+        atomic.write_bytes(path, write(to_uint16(rgb), dpi, srgb_profile()), inputs)
     else:
         # sRGB is a profile of colour pictures; a grey one goes untagged.
         icc = {"icc_profile": srgb_profile()} if image.ndim == 3 else {}
-        files.write_with(path, lambda f: Image.fromarray(to_uint8(image)).save(
+        atomic.write_with(path, lambda f: Image.fromarray(to_uint8(image)).save(
             f, format=fmt, dpi=(dpi, dpi), **icc, **options), inputs)

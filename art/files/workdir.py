@@ -288,8 +288,7 @@ class Workdir:
                 np.savez(f, **flat)
 
     def save_level(self, level, image):
-        h, w = level.picture
-        path = self._file("level-%d-%dx%d.png" % (level.index + 1, w, h))
+        path = self._file(level_name(level.index + 1, level.picture) + ".png")
         images.save_image(path, image)
         return path
 
@@ -298,6 +297,11 @@ class Workdir:
         write_json(self._file(RENDER), dict(print_fingerprint, finished=os.path.abspath(out)))
         if self.has_state():
             os.remove(self._file(STATE))
+
+
+def level_name(number, shape):
+    """What a level's pictures are named by: level-K-WxH, K from 1 (`LEVEL_PICTURE`)."""
+    return "level-%d-%dx%d" % (number, shape[1], shape[0])
 
 
 def render_id(print_fingerprint):

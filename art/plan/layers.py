@@ -73,6 +73,44 @@ def deepest(names):
     return max(names, key=NAMES.index)
 
 
+# A layer's depth is the number of poolings before it (0 to 4): its positions are
+# the picture's pixels divided by 2**depth. ("Level" means a level of a render.)
+DEPTHS = 1 + sum(1 for _, channels in TABLE if channels is None)
+
+
+def depth(name):
+    """The number of 2x2 poolings up to and including the layer `name`."""
+    check_names([name])
+    pools = 0
+    for other, channels in TABLE:
+        pools += channels is None
+        if other == name:
+            return pools
+
+
+def reach(name):
+    """Pixels beyond its own 2**depth cell, on each side, that one position of `name` sees.
+
+    A 3x3 convolution widens the field by one position on each side, i.e. by
+    the current jump in pixels; a 2x2 stride-2 pooling widens the cell, not
+    the reach, and doubles the jump.
+    """
+    check_names([name])
+    jump, total = 1, 0
+    for other, channels in TABLE:
+        if channels is None:
+            jump *= 2
+        else:
+            total += jump
+        if other == name:
+            return total
+
+
+def receptive_field(name):
+    """The side, in pixels, of one position's receptive field (conv5_1: 156)."""
+    return 2 ** depth(name) + 2 * reach(name)
+
+
 def min_size(names):
     """The smallest picture side for which every layer in `names` has at least one position.
 

@@ -247,11 +247,10 @@ def check_styles(levels, style_shapes, available=None):
             piece = min(h * w, level.piece_pixels) if level.tiles else h * w
             bytes_needed = piece_bytes(piece, names) + STYLE_BYTES_PER_PIXEL * h * w
             if available is not None and bytes_needed > available:
-                raise ArtError("the style image scaled to %dx%d (--style-scale %g of the %dx%d "
-                               "picture) needs about %.1f GB and this machine has %.1f GB "
-                               "available; lower --style-scale or --size"
-                               % (w, h, config.style_scale, level.picture[1], level.picture[0],
-                                  bytes_needed / 1e9, available / 1e9))
+                raise too_big("the style image scaled to %dx%d (--style-scale %g of the %dx%d "
+                              "picture)" % (w, h, config.style_scale, level.picture[1],
+                                            level.picture[0]),
+                              bytes_needed, available, "lower --style-scale or --size")
 
 
 def one_piece_need(shape, names):
@@ -292,3 +291,49 @@ def piece_work(level):
         return [share * level.pixels]
     outer = [share * t.outer_shape[0] * t.outer_shape[1] for t in level.tiles]
     return outer if level.config.tile_mode == "independent" else [sum(outer) * 4.0 / 3.0]
+
+
+def too_big(what, need, available, remedy, how="about", where=""):
+    """The one refusal of work that does not fit in memory: what needs how many GB, what
+    this machine has, and what to do."""
+    return ArtError("%s needs %s %.1f GB%s and this machine has %.1f GB available; %s"
+                    % (what, how, need / 1e9, where, available / 1e9, remedy))
+
+
+def fit(shape, config, available=None):
+    """The levels of a render of `shape` (height, width) fitted to `available` bytes.
+
+    A picture that would not fit gets tiles chosen for it, unless the config
+    gives them; one that fits in no tiling is refused, with what it needs.
+
+    Returns:
+      (levels, note): the `Level`s, and a line saying what was chosen for the user
+      (None when nothing was).
+    """
+    what = "a %dx%d picture" % (shape[1], shape[0])
+    # The picture's own arrays are needed whatever the tiles: a picture too large for
+    # them is refused before any plan is made (one of 1000000 px would be cut into
+    # millions of tiles first).
+    floor = picture_need(shape, config)
+    if available is not None and floor > 0.9 * available:
+        raise too_big(what, floor, available, "choose a smaller --size", how="at least",
+                      where=" even in tiles (its own arrays)")
+    levels = plan(shape, config)
+    asked = bool(config.tiles or config.tile_size)
+    # What art chooses for the user (one piece, or tiles) leaves a tenth of the memory
+    # spare: the estimate is within ~10% (a 4K render: 9.3 GB measured, 9.9 GB
+    # estimated), and running out of memory would kill the render. Tiles the user
+    # asked for are refused only when they do not fit at all.
+    if available is None or memory_need(levels) <= (1.0 if asked else 0.9) * available:
+        return levels, None
+    if asked:
+        raise too_big(what, memory_need(levels), available,
+                      "use more --tiles or a smaller --size", where=" in these tiles")
+    size = choose_tile_size(shape, config, 0.9 * available)
+    if size is None:
+        smallest = plan(shape, config, tile_size=512)
+        raise too_big(what, memory_need(smallest), available, "choose a smaller --size",
+                      where=" even in tiles of 512 px")
+    levels = plan(shape, config, tile_size=size)
+    return levels, ("%s does not fit in one piece here: painting it in %d tiles of about %d px"
+                    % (what, len(levels[-1].tiles), size))

@@ -27,44 +27,6 @@ from art.plan import layers
 
 # 2**4: VGG19 pools four times. Boxes on this grid line up at every layer.
 GRID = 16
-# A layer's depth is the number of poolings before it (0 to 4): its positions are
-# the picture's pixels divided by 2**depth. ("Level" means a level of a render.)
-DEPTHS = 1 + sum(1 for _, channels in layers.TABLE if channels is None)
-
-
-def depth(name):
-    """The number of 2x2 poolings up to and including the layer `name`."""
-    layers.check_names([name])
-    pools = 0
-    for other, channels in layers.TABLE:
-        pools += channels is None
-        if other == name:
-            return pools
-
-
-def reach(name):
-    """Pixels beyond its own 2**depth cell, on each side, that one position of `name` sees.
-
-    A 3x3 convolution widens the field by one position on each side, i.e. by
-    the current jump in pixels; a 2x2 stride-2 pooling widens the cell, not
-    the reach, and doubles the jump.
-    """
-    layers.check_names([name])
-    jump, total = 1, 0
-    for other, channels in layers.TABLE:
-        if channels is None:
-            jump *= 2
-        else:
-            total += jump
-        if other == name:
-            return total
-
-
-def receptive_field(name):
-    """The side, in pixels, of one position's receptive field (conv5_1: 156)."""
-    return 2 ** depth(name) + 2 * reach(name)
-
-
 def _round_up(value, step=GRID):
     return -(-value // step) * step
 
@@ -72,7 +34,7 @@ def _round_up(value, step=GRID):
 def required_margin(names):
     """The smallest margin that keeps tiles exact for the layers `names`: the
     deepest layer's reach, rounded up to the 16-px grid (conv5_1: 80)."""
-    return _round_up(reach(layers.deepest(names)))
+    return _round_up(layers.reach(layers.deepest(names)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,11 +63,11 @@ class Tile:
 
     def at(self, name):
         """The inner box at the layer `name`, in the whole picture's positions."""
-        return self.boxes[depth(name)]
+        return self.boxes[layers.depth(name)]
 
     def local(self, name):
         """The inner box at the layer `name`, in the positions of the tile's outer box."""
-        p = depth(name)
+        p = layers.depth(name)
         y0, y1, x0, x1 = self.boxes[p]
         # The outer corner is on the 16-px grid, so the shift is exact.
         oy, ox = self.outer[0] >> p, self.outer[2] >> p
@@ -208,7 +170,7 @@ def tiles_for(shape, n_tiles=None, tile_size=None, margin=None, names=("conv5_1"
     if margin < need:
         raise ArtError("tile margin %d px is too small for layer %s: exact tiling needs at least "
                        "%d px (its reach of %d px, on the %d-px grid)"
-                       % (margin, layers.deepest(names), need, reach(layers.deepest(names)), GRID))
+                       % (margin, layers.deepest(names), need, layers.reach(layers.deepest(names)), GRID))
     if n_tiles is not None and tile_size is not None:
         raise ArtError("give a tile count or a tile size, not both (got %s tiles and %s px)"
                        % (n_tiles, tile_size))
@@ -228,7 +190,7 @@ def tiles_for(shape, n_tiles=None, tile_size=None, margin=None, names=("conv5_1"
             outer = (max(0, ys[r] - margin), min(h, ys[r + 1] + margin),
                      max(0, xs[c] - margin), min(w, xs[c + 1] + margin))
             tiles.append(Tile(index=(r, c), inner=inner, outer=outer,
-                              boxes=tuple(_depth_box(inner, (h, w), p) for p in range(DEPTHS))))
+                              boxes=tuple(_depth_box(inner, (h, w), p) for p in range(layers.DEPTHS))))
     return tiles
 
 
@@ -259,7 +221,7 @@ def check(tiles, shape, names):
                     or (box[3] != w and box[3] % GRID):
                 raise ArtError("tile %s: box %s is not on the %d-px grid"
                                % (tile.index, box, GRID))
-        if tuple(tile.boxes) != tuple(_depth_box(tile.inner, (h, w), p) for p in range(DEPTHS)):
+        if tuple(tile.boxes) != tuple(_depth_box(tile.inner, (h, w), p) for p in range(layers.DEPTHS)):
             raise ArtError("tile %s: its per-layer boxes do not match its inner box"
                            % (tile.index,))
         for inside, outside, border in ((y0 - oy0, oy0, 0), (oy1 - y1, oy1, h),
