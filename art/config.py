@@ -239,14 +239,25 @@ class PaintConfig:
         """Refuse settings that cannot work, before any expensive work starts; each error
         names the bad value and what would be valid. The picture's size is checked by
         `check_size`, its tiles by `art.plan.levels.plan`."""
+        self._check_run()
+        self._check_cluster()
+        self._check_loss()
+        self._check_output()
+
+    def _check_run(self):
+        """Iterations, schedule, optimiser, arithmetic, work folder, progress."""
         if not 1 <= self.iterations <= MAX_ITERATIONS:
             raise ArtError("--iterations must be 1-%d, got %d" % (MAX_ITERATIONS, self.iterations))
         if self.schedule is not None and (not self.schedule or min(self.schedule) < 1
                                           or max(self.schedule) > MAX_ITERATIONS):
             raise ArtError("--schedule needs one or more iteration counts 1-%d, coarsest first"
                            % MAX_ITERATIONS)
-        if self.tile_mode not in ("exact", "independent"):
-            raise ArtError("unknown --tile-mode %r; valid: exact, independent" % self.tile_mode)
+        if self.optimizer not in optim.CHOICES:
+            raise ArtError("unknown --optimizer %r; valid: %s" % (self.optimizer,
+                                                                ", ".join(optim.CHOICES)))
+        precision.choose(self.precision)
+        if not 0 <= self.seed < 2 ** 32:
+            raise ArtError("--seed must be a whole number 0-%d, got %d" % (2 ** 32 - 1, self.seed))
         if not (math.isfinite(self.checkpoint_every) and self.checkpoint_every > 0):
             raise ArtError("--checkpoint-every must be a number of minutes > 0, got %g"
                            % self.checkpoint_every)
@@ -254,6 +265,22 @@ class PaintConfig:
                 != os.path.abspath(self.resume):
             raise ArtError("--workdir %s and --resume %s name different folders; --resume alone "
                            "is enough" % (self.workdir, self.resume))
+        if self.animate_every < 1:
+            raise ArtError("--animate-every must be at least 1, got %d" % self.animate_every)
+        for name in ("print_every", "save_every"):
+            if getattr(self, name) < 0:
+                raise ArtError("--%s must be >= 0, got %d" % (name.replace("_", "-"),
+                                                               getattr(self, name)))
+
+    def _check_cluster(self):
+        """Tiles, and the cluster they may be painted on."""
+        if self.tile_mode not in ("exact", "independent"):
+            raise ArtError("unknown --tile-mode %r; valid: exact, independent" % self.tile_mode)
+        if self.tiles < 0 or self.tile_size < 0:
+            raise ArtError("--tiles and --tile-size must be >= 0, got %d and %d"
+                           % (self.tiles, self.tile_size))
+        if self.tiles and self.tile_size:
+            raise ArtError("give --tiles or --tile-size, not both")
         if self.cluster is not None and self.workers is not None:
             raise ArtError("give --cluster ADDRESS or --workers N, not both")
         if self.workers is not None and self.workers < 1:
@@ -268,45 +295,33 @@ class PaintConfig:
                 and self.tile_mode != "exact":
             raise ArtError("--cluster and --workers share out exact tiles; --tile-mode %s "
                            "paints on this machine only" % self.tile_mode)
-        precision.choose(self.precision)
-        if self.animate_every < 1:
-            raise ArtError("--animate-every must be at least 1, got %d" % self.animate_every)
-        for name in ("print_every", "save_every"):
-            if getattr(self, name) < 0:
-                raise ArtError("--%s must be >= 0, got %d" % (name.replace("_", "-"), getattr(self, name)))
+
+    def _check_loss(self):
+        """Layers, weights and every other number of the loss."""
         if self.fine_layers != "all":
             layers.check_names([self.fine_layers], what="--fine-layers layer (or all)")
         # Every number of the loss (a new term's weight too) is finite and >= 0; dpi and
         # the checkpoint interval have their own checks.
         for name in (f.name for f in dataclasses.fields(self)
                      if f.type is float and f.name not in ("dpi", "checkpoint_every")):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value >= 0) or (name in ("learning_rate", "style_scale")
-                                                             and value == 0):
+            value, positive = getattr(self, name), name in ("learning_rate", "style_scale")
+            if not (math.isfinite(value) and value >= 0) or (positive and value == 0):
                 raise ArtError("--%s must be a finite number %s, got %g"
-                               % (name.replace("_", "-"),
-                                  "> 0" if name in ("learning_rate", "style_scale") else ">= 0", value))
+                               % (name.replace("_", "-"), "> 0" if positive else ">= 0", value))
         names = self.layer_names
         if not names:
             raise ArtError("no content or style layers to paint with")
         layers.check_names(names)
         if self.style_blend is not None:
             check_style_blend(self.style_blend, len(self.style or self.style_blend))
-        if not 0 <= self.seed < 2 ** 32:
-            raise ArtError("--seed must be a whole number 0-%d, got %d" % (2 ** 32 - 1, self.seed))
-        if self.optimizer not in optim.CHOICES:
-            raise ArtError("unknown --optimizer %r; valid: %s" % (self.optimizer,
-                                                                ", ".join(optim.CHOICES)))
+
+    def _check_output(self):
+        """The picture's file and its canvas."""
         if not 0 <= self.edge_margin <= MAX_EDGE_MARGIN:
             raise ArtError("--edge-margin must be 0-%d px, got %d" % (MAX_EDGE_MARGIN,
                                                                        self.edge_margin))
         images.check_dpi(self.dpi)
         images.check_bit_depth(self.out, self.bit_depth)
-        if self.tiles < 0 or self.tile_size < 0:
-            raise ArtError("--tiles and --tile-size must be >= 0, got %d and %d"
-                           % (self.tiles, self.tile_size))
-        if self.tiles and self.tile_size:
-            raise ArtError("give --tiles or --tile-size, not both")
 
     def check_paints(self):
         """Refuse a painting with no style in it: a style weight of 0 (the moments term

@@ -281,17 +281,7 @@ class Painting:
         if self.state is None and self.work is not None:
             self.work.start(self.fingerprint)
         self.say(self.describe(arithmetic, why))
-        source = self.resumed_from and (
-            "%s (no checkpoint: the level's picture as saved, in 8 bits)" % self.resumed_from)
-        source = source or (self.work and self.work.path)
-        if self.state is not None and self.state.level == len(self.levels):
-            self.say("resuming from %s: the painting is finished; writing it" % source)
-        elif self.state is not None:
-            self.say("resuming from %s: level %d/%d" % (source, self.state.level + 1,
-                                                         len(self.levels)))
-        elif self.work is not None and config.resume:
-            self.say("nothing was checkpointed in %s yet: painting from the start"
-                     % self.work.path)
+        self._say_where_it_resumes()
         colours = Colours.of(config, inputs)
         keeper = _Keeper(self, colours, progress)
         started = time.time()
@@ -326,6 +316,19 @@ class Painting:
         if config.report:
             self._report(result, written, wall, arithmetic, why)
         return outcome
+
+    def _say_where_it_resumes(self):
+        source = self.resumed_from and (
+            "%s (no checkpoint: the level's picture as saved, in 8 bits)" % self.resumed_from)
+        source = source or (self.work and self.work.path)
+        if self.state is not None and self.state.level == len(self.levels):
+            self.say("resuming from %s: the painting is finished; writing it" % source)
+        elif self.state is not None:
+            self.say("resuming from %s: level %d/%d" % (source, self.state.level + 1,
+                                                         len(self.levels)))
+        elif self.work is not None and self.config.resume:
+            self.say("nothing was checkpointed in %s yet: painting from the start"
+                     % self.work.path)
 
     def _write_picture(self, image, colours, finished):
         """Write `image`: the finished picture to --out, or the picture as it is beside it

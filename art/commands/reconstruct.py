@@ -88,9 +88,13 @@ def main(argv=None):
         pass
     parser.formatter_class = Formatter
     parser.epilog = EPILOG
-    config = cli.config_from_args(ReconstructConfig, parser.parse_args(argv))
+    job = Reconstruction(cli.config_from_args(ReconstructConfig, parser.parse_args(argv)))
+    job.prepare()
+    return job.run()
 
-    # Cheap checks first: nothing below imports TensorFlow or writes a file.
+
+def check(config):
+    """Refuse settings that cannot work, before anything is read."""
     if config.style is None and config.content is None:
         raise ArtError("nothing to reconstruct: give --style IMAGE, --content IMAGE or both")
     for name in ("iterations", "every"):
@@ -98,106 +102,136 @@ def main(argv=None):
             raise ArtError("--%s must be at least 1, got %d" % (name, getattr(config, name)))
     if config.print_every < 0:
         raise ArtError("--print-every must be >= 0, got %d" % config.print_every)
-    size = images.parse_size(config.size)
-    inputs = [p for p in (config.style, config.content) if p]
-    plan = [(kind, path, sheet.parse_panels(config.layers, kind))
-            for kind, path in (("style", config.style), ("content", config.content)) if path]
-    rows = [(kind, path, load(path, size, [name for p in panels for name in p.names]), panels)
-            for kind, path, panels in plan]
-    out_dir = atomic.check_folder(config.out_dir)
-    outputs = [os.path.join(out_dir, p.name + ".png") for *_, panels in rows for p in panels]
-    outputs.append(os.path.join(out_dir, "sheet.png"))
-    if os.path.isdir(out_dir):
-        for path in outputs:
-            images.check_output_path(path, inputs)
-    recorder = None
-    if config.animate:
-        recorder = animate.recorder(config.animate, every=config.every, inputs=inputs)
-    work = []   # (kind, image, panel, PaintConfig)
-    for kind, _, image, panels in rows:
-        for panel in panels:
-            paint_config = sheet.panel_config(panel, config.iterations, config.seed, config.pooling,
-                                             padding=config.padding)
-            try:
-                paint_config.check()
-                paint_config.check_size(image.shape[:2])
-            except ArtError as e:
-                raise ArtError("%s panel %s: %s; choose a larger --size" % (kind, panel.label, e)) \
-                    from None
-            work.append((kind, image, panel, paint_config))
-    make_out_dir(out_dir)
-    weights_path = fetch.ensure_weights(config.weights, say=lambda line: print(line, flush=True))
 
-    startup.quiet_tensorflow()
-    weights = weights_mod.load(weights_path)
 
-    # The render's own time model (`art.plan.levels.piece_work`): each panel is one level.
-    costs = [levels.piece_work(levels.one_piece(image.shape[:2], paint_config)[0])[0]
-             for _, image, _, paint_config in work]
-    done = {}   # panel name -> finished image
+class Reconstruction:
+    """One run of scripts/reconstruct.py. Made, it has checked everything cheap (nothing
+    imports TensorFlow or writes a file before `prepare`); `prepare` makes the folder and
+    loads the weights; `run` paints the panels one by one and writes the sheet."""
 
-    def sheet_rows(pending):
+    def __init__(self, config):
+        check(config)
+        self.config = config
+        size = images.parse_size(config.size)
+        self.inputs = [p for p in (config.style, config.content) if p]
+        plan = [(kind, path, sheet.parse_panels(config.layers, kind))
+                for kind, path in (("style", config.style), ("content", config.content)) if path]
+        self.rows = [(kind, path, load(path, size, [name for p in panels for name in p.names]),
+                      panels) for kind, path, panels in plan]
+        self.out_dir = atomic.check_folder(config.out_dir)
+        outputs = [os.path.join(self.out_dir, p.name + ".png")
+                   for *_, panels in self.rows for p in panels]
+        outputs.append(os.path.join(self.out_dir, "sheet.png"))
+        if os.path.isdir(self.out_dir):
+            for path in outputs:
+                images.check_output_path(path, self.inputs)
+        self.recorder = None
+        if config.animate:
+            self.recorder = animate.recorder(config.animate, every=config.every,
+                                             inputs=self.inputs)
+        self.work = self._panels()      # (kind, image, panel, PaintConfig)
+        self.done = {}                  # panel name -> finished image
+        self.weights = None
+
+    def _panels(self):
+        config, work = self.config, []
+        for kind, _, image, panels in self.rows:
+            for panel in panels:
+                paint_config = sheet.panel_config(panel, config.iterations, config.seed,
+                                                  config.pooling, padding=config.padding)
+                try:
+                    paint_config.check()
+                    paint_config.check_size(image.shape[:2])
+                except ArtError as e:
+                    raise ArtError("%s panel %s: %s; choose a larger --size"
+                                   % (kind, panel.label, e)) from None
+                work.append((kind, image, panel, paint_config))
+        return work
+
+    def prepare(self):
+        make_out_dir(self.out_dir)
+        weights_path = fetch.ensure_weights(self.config.weights,
+                                            say=lambda line: print(line, flush=True))
+        startup.quiet_tensorflow()
+        self.weights = weights_mod.load(weights_path)
+
+    def sheet_rows(self, pending):
         """The sheet's rows; unfinished panels drawn as grey placeholders if `pending`."""
         drawn = []
-        for kind, path, image, panels in rows:
+        for kind, path, image, panels in self.rows:
             cells = [(image, "%s image\n%s" % (kind, os.path.basename(path)))]
             for panel in panels:
-                if panel.name in done:
-                    cells.append((done[panel.name], panel.label))
+                if panel.name in self.done:
+                    cells.append((self.done[panel.name], panel.label))
                 elif pending is not None:
-                    cells.append((pending.get(panel.name, sheet.placeholder(image.shape)), panel.label))
+                    cells.append((pending.get(panel.name, sheet.placeholder(image.shape)),
+                                  panel.label))
             drawn.append(cells)
         return drawn
 
-    print("reconstructing %d panels, %d L-BFGS iterations each, into %s"
-          % (len(work), config.iterations, out_dir), flush=True)
-    started = time.time()
-    status = "done"
-    try:
-        for i, (kind, image, panel, paint_config) in enumerate(work):
-            h, w = image.shape[:2]
-            head = "panel %d/%d %s %s (%dx%d)" % (i + 1, len(work), kind, panel.label, w, h)
-            print(head, flush=True)
+    def progress(self, index, panel, p):
+        config, recorder = self.config, self.recorder
+        if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == 1):
+            # Both None until a second iteration has been timed. The panels still to come
+            # cost what the render's own time model says (`art.plan.levels.piece_work`:
+            # each panel is one level).
+            left, rate = p.seconds_left, p.seconds_per_iteration
+            costs = [levels.piece_work(levels.one_piece(image.shape[:2], paint_config)[0])[0]
+                     for _, image, _, paint_config in self.work]
+            later = None if rate is None else \
+                sum(costs[index + 1:]) / costs[index] * rate * config.iterations
+            print("  iteration %d/%d  loss %.4g  %s s/it  %s left (all panels: %s)" % (
+                p.iteration, p.iterations, p.losses["total"],
+                "?" if rate is None else "%.2f" % rate,
+                "?" if left is None else cli.format_seconds(left),
+                "?" if left is None else cli.format_seconds(left + later)), flush=True)
+        if recorder is not None and p.iteration % recorder.every == 0:
+            recorder.add(p.iteration, sheet.draw_sheet(self.sheet_rows({panel.name: p.image()})))
 
-            def progress(p, i=i, panel=panel):
-                if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == 1):
-                    # Both None until a second iteration has been timed.
-                    left, rate = p.seconds_left, p.seconds_per_iteration
-                    later = None if rate is None else \
-                        sum(costs[i + 1:]) / costs[i] * rate * config.iterations
-                    print("  iteration %d/%d  loss %.4g  %s s/it  %s left (all panels: %s)" % (
-                        p.iteration, p.iterations, p.losses["total"],
-                        "?" if rate is None else "%.2f" % rate,
-                        "?" if left is None else cli.format_seconds(left),
-                        "?" if left is None else cli.format_seconds(left + later)), flush=True)
-                if recorder is not None and p.iteration % recorder.every == 0:
-                    recorder.add(p.iteration, sheet.draw_sheet(sheet_rows({panel.name: p.image()})))
+    def paint(self, index, kind, image, panel, paint_config):
+        """Paint one panel and write it; returns the render's status."""
+        h, w = image.shape[:2]
+        print("panel %d/%d %s %s (%dx%d)" % (index + 1, len(self.work), kind, panel.label, w, h),
+              flush=True)
+        result = sheet.reconstruct(self.weights, image, panel, paint_config,
+                                   callback=lambda p: self.progress(index, panel, p))
+        if result.status == "interrupted":
+            raise KeyboardInterrupt
+        if result.status == "nonfinite":
+            print("  %s: %s; panel skipped" % (panel.label, result.message), file=sys.stderr)
+            return result.status
+        self.done[panel.name] = result.image
+        images.save_image(os.path.join(self.out_dir, panel.name + ".png"), result.image,
+                          self.inputs)
+        first, last = result.history[0]["total"], result.history[-1]["total"]
+        print("  done: loss %.4g -> %.4g in %d iterations (%d evaluations), %s" % (
+            first, last, result.iterations, result.evaluations,
+            cli.format_seconds(result.elapsed)), flush=True)
+        if self.recorder is not None:
+            self.recorder.add(0, sheet.draw_sheet(self.sheet_rows({})), force=True)
+        return result.status
 
-            result = sheet.reconstruct(weights, image, panel, paint_config, callback=progress)
-            if result.status == "interrupted":
-                raise KeyboardInterrupt
-            if result.status == "nonfinite":
-                print("  %s: %s; panel skipped" % (panel.label, result.message), file=sys.stderr)
-                status = "nonfinite"
-                continue
-            done[panel.name] = result.image
-            images.save_image(os.path.join(out_dir, panel.name + ".png"), result.image, inputs)
-            first, last = result.history[0]["total"], result.history[-1]["total"]
-            print("  done: loss %.4g -> %.4g in %d iterations (%d evaluations), %s" % (
-                first, last, result.iterations, result.evaluations, cli.format_seconds(result.elapsed)),
-                flush=True)
-            if recorder is not None:
-                recorder.add(0, sheet.draw_sheet(sheet_rows({})), force=True)
-    except KeyboardInterrupt:
-        status = "interrupted"
-        print("\ninterrupted: keeping the %d finished panels" % len(done), file=sys.stderr, flush=True)
-
-    sheet_path = os.path.join(out_dir, "sheet.png")
-    images.save_image(sheet_path, sheet.draw_sheet(sheet_rows(None)), inputs)
-    print("wrote %s (%d of %d panels, %s)" % (sheet_path, len(done), len(work),
-                                              cli.format_seconds(time.time() - started)))
-    if recorder is not None:
-        frames = recorder.write()
-        if frames:
-            print("wrote %s (%d frames)" % (config.animate, frames))
-    return {"done": 0, "nonfinite": 1, "interrupted": 130}[status]
+    def run(self):
+        """Paint every panel, then write the sheet (and the animation); returns the exit
+        status: 0, 1 when a panel's loss turned non-finite, 130 when interrupted."""
+        print("reconstructing %d panels, %d L-BFGS iterations each, into %s"
+              % (len(self.work), self.config.iterations, self.out_dir), flush=True)
+        started = time.time()
+        status = "done"
+        try:
+            for index, panel in enumerate(self.work):
+                if self.paint(index, *panel) == "nonfinite":
+                    status = "nonfinite"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            print("\ninterrupted: keeping the %d finished panels" % len(self.done),
+                  file=sys.stderr, flush=True)
+        sheet_path = os.path.join(self.out_dir, "sheet.png")
+        images.save_image(sheet_path, sheet.draw_sheet(self.sheet_rows(None)), self.inputs)
+        print("wrote %s (%d of %d panels, %s)" % (sheet_path, len(self.done), len(self.work),
+                                                  cli.format_seconds(time.time() - started)))
+        if self.recorder is not None:
+            frames = self.recorder.write()
+            if frames:
+                print("wrote %s (%d frames)" % (self.config.animate, frames))
+        return {"done": 0, "nonfinite": 1, "interrupted": 130}[status]

@@ -133,6 +133,8 @@ class Adam(Optimizer):
     from (the one evaluation it makes), as TF's returns it.
     """
 
+    # Seven parameters: TF1's AdamOptimizer's four (learning rate, beta1, beta2, epsilon),
+    # whose names and defaults a reader checks this against, and the interface's three.
     def __init__(self, maxiter, bounds=PIXEL_BOUNDS, stop_below=0.0, learning_rate=1.0,
                  beta1=0.9, beta2=0.999, epsilon=1e-8):
         super().__init__(maxiter, bounds, stop_below)

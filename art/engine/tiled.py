@@ -291,6 +291,7 @@ class TiledEvaluator:
         evaluator.
     """
 
+    # WholeEvaluator's five parameters (a drop-in for it), the tiles, and two options.
     def __init__(self, weights, config, shape, content_t, style_t, tiles, check=True,
                  tile_map=None):
         self.shape = (int(shape[0]), int(shape[1]))
