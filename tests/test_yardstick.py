@@ -119,6 +119,14 @@ def test_crops_at_100_percent_are_one_centred_or_a_grid_of_two_per_axis(monkeypa
     assert len(yardstick.crop_boxes((2160, 3840))) == 4
 
 
+@pytest.mark.parametrize("shape", [(171, 256), (255, 256), (1023, 2047), (1025, 3000)])
+def test_every_crop_lies_inside_the_picture_of_any_size(shape):
+    """A 256x171 picture's crop was once (1, 172): a pixel beyond its 171 rows."""
+    for y0, y1, x0, x1 in yardstick.crop_boxes(shape):
+        assert 0 <= y0 < y1 <= shape[0] and 0 <= x0 < x1 <= shape[1]
+        assert y1 - y0 == x1 - x0 == min(yardstick.NATIVE_SIDE, *shape)
+
+
 def noise(shape, seed=0, sigma=20.0):
     """Smooth shapes with fine noise: a broad spectrum without a peak."""
     rng = np.random.default_rng(seed)

@@ -40,7 +40,7 @@ import numpy as np
 from scipy import ndimage
 
 from art.config import PaintConfig
-from art.engine import color, terms, tiled, untiled
+from art.engine import color, render, terms, tiled, untiled
 from art.errors import ArtError
 from art.files import images
 from art.plan import layers, levels, tiling
@@ -89,7 +89,10 @@ def crop_boxes(shape):
     boxes = []
     for cy in _centres(shape[0], side):
         for cx in _centres(shape[1], side):
-            y0, x0 = cy - side // 2, cx - side // 2
+            # Inside the picture: an odd side's centre rounds up (171 px: 86), and a box
+            # of the whole side would then end a pixel beyond it.
+            y0 = min(max(0, cy - side // 2), shape[0] - side)
+            x0 = min(max(0, cx - side // 2), shape[1] - side)
             boxes.append((y0, y0 + side, x0, x0 + side))
     return boxes
 
@@ -178,21 +181,16 @@ class Yardstick:
         self.tile_map = tiled.LocalTiles(tiled.TileRunner(weights, terms.GraphSpec.of(config)))
         self.evaluators = []
         self.native = None
+        # Each scale's targets as a render's level of that size has them: the photo
+        # resized to it, the styles scaled to its long side.
+        targets = render.Targets(weights, config, content, styles, TILE_SIDE, self.tile_map)
         try:
             for at in scale_shapes(self.shape):
+                level = levels.one_piece(at, config)[0]
                 cut = tiling.tiles_for(at, tile_size=TILE_SIDE, names=names)
-                content_t = tiled.content_targets(self.tile_map, images.resize(content, at), cut,
-                                                  config)
-                found = []
-                for style in styles:
-                    style = images.fit(style, max(at))
-                    found.append(tiled.style_targets(
-                        self.tile_map, style,
-                        tiling.tiles_for(style.shape[:2], tile_size=TILE_SIDE, names=names),
-                        config))
-                style_t = untiled.blend(found, style_blend)
-                self.evaluators.append(tiled.TiledEvaluator(weights, config, at, content_t,
-                                                            style_t, cut, tile_map=self.tile_map))
+                self.evaluators.append(tiled.TiledEvaluator(
+                    weights, config, at, targets.content_at(level, config),
+                    targets.style_at(level, config), cut, tile_map=self.tile_map))
             self._native_targets(weights, styles, style_blend)
         except BaseException:
             self.close()
