@@ -10,10 +10,10 @@ import math
 import os
 import re
 
-from art.engine import optim, precision
+
 from art.errors import ArtError
 from art.files import images
-from art.plan import layers
+from art.plan import layers, precision
 
 
 # A margin wider than this paints more canvas than picture at the coarsest level.
@@ -21,6 +21,8 @@ MAX_EDGE_MARGIN = 256
 # More than any painting needs (L-BFGS has converged long before), and counts that fit a
 # checkpoint's int64 and a progress line.
 MAX_ITERATIONS = 10 ** 7
+# The optimisers the render loop can be given (`art.engine.render.new_optimizer`).
+OPTIMIZERS = ("lbfgs", "adam")
 
 
 def parse_layer_weights(text):
@@ -128,7 +130,7 @@ class PaintConfig:
                                "(L-BFGS; 0: run every iteration the schedule gives)",
                                metavar="REL")
     optimizer: str = option("lbfgs", "L-BFGS (float32, with the projected steps of L-BFGS-B) or "
-                            "Adam; either paints every level, tiled or not", choices=("lbfgs", "adam"))
+                            "Adam; either paints every level, tiled or not", choices=OPTIMIZERS)
     learning_rate: float = option(8.0, "Adam's step size, in pixel units (0-255)")
     content_weight: float = option(1.0, "weight of the content term")
     style_weight: float = option(3e-3, "weight of the style term")
@@ -252,9 +254,9 @@ class PaintConfig:
                                           or max(self.schedule) > MAX_ITERATIONS):
             raise ArtError("--schedule needs one or more iteration counts 1-%d, coarsest first"
                            % MAX_ITERATIONS)
-        if self.optimizer not in optim.CHOICES:
+        if self.optimizer not in OPTIMIZERS:
             raise ArtError("unknown --optimizer %r; valid: %s" % (self.optimizer,
-                                                                ", ".join(optim.CHOICES)))
+                                                                ", ".join(OPTIMIZERS)))
         precision.choose(self.precision)
         if not 0 <= self.seed < 2 ** 32:
             raise ArtError("--seed must be a whole number 0-%d, got %d" % (2 ** 32 - 1, self.seed))

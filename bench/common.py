@@ -31,8 +31,9 @@ def load_pair(content_path, style_path, size, square=False):
     This is what scripts/paint.py does with --size N --style-scale 1.
     """
     from art.files import images
+    from art.plan.levels import target_shape
     content = images.load_image(content_path)
-    shape = (size, size) if square else images.target_shape(content.shape[:2], size)
+    shape = (size, size) if square else target_shape(content.shape[:2], size)
     content = images.resize(content, shape)
     style = images.load_image(style_path)
     style = images.fit(style, max(shape))

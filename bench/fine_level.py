@@ -49,6 +49,7 @@ def main():
     import numpy as np
     import time_to_quality
     from art.files import images
+    from art.plan.levels import target_shape
     from art.plan import levels as plans
     from art.engine import render
     from art.quality import seams
@@ -60,7 +61,7 @@ def main():
     # An exact size is filled by the photo's centre, as paint.py fills it. The style
     # goes in as read: the level scales it (art.plan.levels.style_shape), as paint.py's does.
     content = images.cover(photo, (size[1], size[0])) if isinstance(size, tuple) else \
-        images.resize(photo, images.target_shape(photo.shape[:2], size))
+        images.resize(photo, target_shape(photo.shape[:2], size))
     style = images.load_image(args.style)
     config = time_to_quality.art_config(args.flags + " --schedule 1,%d" % args.iterations)
     plan = plans.plan(content.shape[:2], config)

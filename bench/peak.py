@@ -22,7 +22,7 @@ import numpy as np
 
 def cpu_info():
     """{'model': /proc/cpuinfo's first 'model name', 'avx512_bf16': bool, 'cpus': int}."""
-    from art.engine import precision
+    from art.plan import precision
     model = "unknown"
     try:
         with open("/proc/cpuinfo") as f:

@@ -30,6 +30,7 @@ import numpy as np
 def child(args):
     from art.engine import startup
     from art.files import images
+    from art.plan.levels import target_shape
     from art.plan import tiling
     startup.quiet_tensorflow()
     from art.engine import render
@@ -45,7 +46,7 @@ def child(args):
         content = images.cover(images.load_image(args.content), shape)
     else:
         content = images.load_image(args.content)
-        shape = images.target_shape(content.shape[:2], args.size)
+        shape = target_shape(content.shape[:2], args.size)
         content = images.resize(content, shape)
     style = images.load_image(args.style)
     tiles = tiling.tiles_for(shape, tile_size=args.tile_size, names=["conv4_2", "conv5_1"]) \

@@ -120,7 +120,7 @@ def run_classic(weights, content, style, config, iterations):
 
 def run_art(weights, content, style, config):
     from art.plan import levels as plans
-    from art.engine import precision
+    from art.plan import precision
     chosen = precision.choose(config.precision)
     recorder = Recorder(content.shape, keep_iterates=True)
     plan = plans.plan(content.shape[:2], config)

@@ -50,7 +50,7 @@ class Function:
 def float32_unless_asked(monkeypatch):
     """In this process, --precision auto means float32 whatever this CPU has, so a test's
     numbers are the same on every machine; tests of bfloat16 ask for it by name."""
-    from art.engine import precision
+    from art.plan import precision
     monkeypatch.setattr(precision, "native_bfloat16", lambda: None)
 
 

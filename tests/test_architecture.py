@@ -64,7 +64,24 @@ def test_no_two_modules_import_each_other():
     assert cycles == []
 
 
+# Each part imports only from the parts before it: the architecture, bottom up.
+ORDER = ("art.errors", "art.plan", "art.files", "art.config", "art.engine", "art.quality",
+         "art.commands")
+
+
+def rank(name):
+    return max((i for i, part in enumerate(ORDER) if name == part or name.startswith(part + ".")),
+               default=0)
+
+
+def test_each_part_imports_only_the_parts_below_it():
+    upward = sorted("%s -> %s" % (name, found) for name in MODULES for found in imports(name, False)
+                    if found in MODULES and rank(found) > rank(name))
+    assert upward == []
+
+
 def test_the_reader_sees_the_imports_it_should():
     """The two helpers above can fail: render reaches TensorFlow; levels reads the table."""
     assert "tensorflow" in reach("art.engine.render")
     assert "art.plan.layers" in imports("art.plan.levels", top_level_only=True)
+    assert rank("art.engine.render") > rank("art.config") > rank("art.plan.levels")

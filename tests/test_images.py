@@ -11,7 +11,8 @@ from PIL import Image
 
 from art.errors import ArtError
 from art.files import images
-from art.files.images import load_image, parse_size, resize, save_image, target_shape, to_uint8
+from art.files.images import load_image, parse_size, resize, save_image, to_uint8
+from art.plan.levels import target_shape
 
 
 def rgb_noise(h=12, w=17, seed=0):

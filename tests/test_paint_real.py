@@ -13,9 +13,9 @@ def test_real_painting_takes_the_style_and_keeps_the_content(tf1, real_weights_p
     from art.engine import untiled
     w = weights.load(real_weights_path)
     content = images.load_image(shared_image("tubingen.jpg"))
-    content = images.resize(content, images.target_shape(content.shape[:2], 64))
+    content = images.fit(content, 64)
     style = images.load_image(shared_image("starry_night.jpg"))
-    style = images.resize(style, images.target_shape(style.shape[:2], 64))
+    style = images.fit(style, 64)
     config = PaintConfig(iterations=20, print_every=0)
     result = paint_one(w, content, [style], config)
     assert result.status == "done" and result.iterations == 20

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from art.config import PaintConfig
-from art.engine import precision
 from art.errors import ArtError
+from art.plan import precision
 from conftest import paint_one
 
 rng = np.random.default_rng(5)

@@ -14,12 +14,12 @@ import resource
 import time
 
 from art.commands import cli
-from art.engine import color, precision, startup
+from art.engine import color, startup
 from art.engine.state import RenderState, state_after
 from art.errors import ArtError, CheckpointFailed
 from art.files import animate, atomic, fetch, images, weights as weights_mod, workdir
 from art.files.atomic import write_json
-from art.plan import levels as plans
+from art.plan import levels as plans, precision
 
 
 def available_memory():
@@ -108,7 +108,7 @@ def load_inputs(config):
     content_path = config.content or images.EXAMPLE_CONTENT
     style_paths = config.style or [images.EXAMPLE_STYLE]
     content = images.load_image(content_path)
-    shape = images.target_shape(content.shape[:2], images.parse_size(config.size, config.dpi))
+    shape = plans.target_shape(content.shape[:2], images.parse_size(config.size, config.dpi))
     levels, note = plans.fit(shape, config, available_memory())
     init_path = config.init if config.init not in ("content", "noise") else None
     paths = [content_path] + list(style_paths) + ([init_path] if init_path else [])

@@ -73,7 +73,7 @@ def load(path, size, names):
     """The image at `path` fitted to `size`, refused before it is scaled if a panel of
     that size (painting down to layer `names`' deepest) would not fit in memory."""
     image = images.load_image(path)
-    shape = images.target_shape(image.shape[:2], size)
+    shape = levels.target_shape(image.shape[:2], size)
     need, have = levels.one_piece_need(shape, names), painting.available_memory()
     if have is not None and need > 0.9 * have:
         raise levels.too_big("a %dx%d panel" % (shape[1], shape[0]), need, have,

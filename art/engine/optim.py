@@ -23,7 +23,6 @@ PIXEL_BOUNDS = (0.0, 255.0)
 # Iterations the stopping rule averages over: L-BFGS's loss falls unevenly from
 # one iteration to the next (a step that lands on a bound, a fresh history).
 STALL_WINDOW = 10
-CHOICES = ("lbfgs", "adam")
 
 
 class NonFiniteLoss(ArtError):

@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 
+from art.config import OPTIMIZERS
 from art.engine import lbfgs, optim, terms, tiled, untiled
 from art.engine.optim import NonFiniteLoss
 from art.engine.state import canvas, picture, RenderState, state_after
@@ -498,4 +499,4 @@ def new_optimizer(config, maxiter):
         return optim.Adam(maxiter, stop_below=config.stop_below,
                           learning_rate=config.learning_rate)
     raise ArtError("unknown --optimizer %r; valid: %s" % (config.optimizer,
-                                                           ", ".join(optim.CHOICES)))
+                                                           ", ".join(OPTIMIZERS)))

@@ -52,8 +52,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
-from art.engine import precision
-from art.plan import layers
+from art.plan import layers, precision
 
 tf1 = tf.compat.v1
 

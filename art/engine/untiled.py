@@ -8,10 +8,10 @@ import numpy as np
 import tensorflow as tf
 
 from art.config import check_style_blend
-from art.engine import precision, terms, vgg
+from art.engine import terms, vgg
 from art.engine.optim import PIXEL_BOUNDS
 from art.errors import ArtError
-from art.plan import layers
+from art.plan import layers, precision
 
 tf1 = tf.compat.v1
 

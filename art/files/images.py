@@ -18,6 +18,7 @@ from PIL import Image, ImageCms, ImageOps
 from art import PROJECT_ROOT
 from art.errors import ArtError
 from art.files import atomic, encode
+from art.plan.levels import target_shape
 
 
 #: The built-in content photo (CC0; see examples/README.md).
@@ -261,30 +262,6 @@ def parse_size(text, dpi=DEFAULT_DPI):
                            % (text, _SIZE_FORMS))
         return (w, h)
     raise ArtError("size %r is not valid; use %s" % (text, _SIZE_FORMS))
-
-
-def target_shape(image_hw, size):
-    """The (height, width) an image of shape `image_hw` is resized to.
-
-    Args:
-      image_hw: (height, width) of the image.
-      size: what `parse_size` returns: an int sets the long side and keeps the
-        aspect ratio; a (width, height) tuple is taken exactly.
-
-    Returns:
-      (height, width), each at least 1.
-    """
-    h, w = int(image_hw[0]), int(image_hw[1])
-    if isinstance(size, tuple):
-        width, height = size
-        return (int(height), int(width))
-    side = int(size)
-    if side <= 0 or h <= 0 or w <= 0:
-        raise ValueError("target_shape needs positive sizes, got image %dx%d and size %d"
-                         % (w, h, side))
-    scale = side / max(h, w)
-    # Round half up; Python's round() would round 0.5 to even.
-    return (max(1, math.floor(h * scale + 0.5)), max(1, math.floor(w * scale + 0.5)))
 
 
 def resize(image, shape):

@@ -31,10 +31,10 @@ import socket
 
 import numpy as np
 
-from art.engine import precision
 from art.errors import ArtError
 from art.files import images
 from art.files.atomic import atomic_path, check_writable, sha256, verify_zip, write_json
+from art.plan import precision
 
 # Settings that change only where output goes or what is printed, not the picture.
 NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", "report", "workdir",

@@ -4,9 +4,9 @@ before TensorFlow is imported.
 """
 
 import dataclasses
+import math
 
 from art.errors import ArtError
-from art.files.images import target_shape
 from art.plan import layers, tiling
 
 # The default coarsest level's long side: small enough that its many
@@ -214,6 +214,30 @@ def piece_bytes(pixels, names):
     the process's fixed share: what every memory estimate here is made of."""
     return FIXED_BYTES + PIECE_BYTES_PER_PIXEL * pixels \
         * layers.activation_share(layers.deepest(names))
+
+
+def target_shape(image_hw, size):
+    """The (height, width) an image of shape `image_hw` is resized to.
+
+    Args:
+      image_hw: (height, width) of the image.
+      size: what `parse_size` returns: an int sets the long side and keeps the
+        aspect ratio; a (width, height) tuple is taken exactly.
+
+    Returns:
+      (height, width), each at least 1.
+    """
+    h, w = int(image_hw[0]), int(image_hw[1])
+    if isinstance(size, tuple):
+        width, height = size
+        return (int(height), int(width))
+    side = int(size)
+    if side <= 0 or h <= 0 or w <= 0:
+        raise ValueError("target_shape needs positive sizes, got image %dx%d and size %d"
+                         % (w, h, side))
+    scale = side / max(h, w)
+    # Round half up; Python's round() would round 0.5 to even.
+    return (max(1, math.floor(h * scale + 0.5)), max(1, math.floor(w * scale + 0.5)))
 
 
 def style_shape(level, config, style_hw):
