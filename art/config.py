@@ -96,7 +96,9 @@ def option(default, help, **cli):
     return dataclasses.field(**factory, metadata=dict(help=help, **cli))
 
 
-@dataclasses.dataclass
+# Frozen: a render's levels each hold one made by the plan (`art.plan.levels.Level`), and
+# a setting changed afterwards would paint one level with another loss than it was planned.
+@dataclasses.dataclass(frozen=True)
 class PaintConfig:
     content: str = option(None, "content photo (default: the built-in example photo)",
                           metavar="PATH")

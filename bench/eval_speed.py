@@ -17,7 +17,8 @@ the float32<->float64 packing L-BFGS adds around each run is not timed.
 Each (oneDNN setting, precision, size) runs in its own subprocess, so TF_ENABLE_ONEDNN_OPTS
 is set before TensorFlow is imported, and the peak RSS (ru_maxrss) is that
 size's alone: the whole process (TF, weights, target graphs, the loss graph).
-The parent measures the numpy sgemm peak first (bench/peak.py), in the same run.
+The parent measures the numpy sgemm peak first (bench/peak.py), in the same run, and
+without the OpenBLAS settings that throttle numpy on these machines (its real peak).
 
 FLOPs counted (the figure GFLOP/s is computed from):
   convolutions  2*H*W*Cin*Cout*9 per convolution, at that convolution's
@@ -212,7 +213,7 @@ def main():
     cpu = peak.cpu_info()
     print("CPU: %s (%d logical CPUs), avx512_bf16: %s" % (
         cpu["model"], cpu["cpus"], "yes" if cpu["avx512_bf16"] else "no"), flush=True)
-    sgemm = peak.measure_peak(repeats=args.peak_repeats) if args.peak_repeats else None
+    sgemm = peak.real_peak(repeats=args.peak_repeats) if args.peak_repeats else None
     if sgemm:
         print("numpy sgemm n=4096: %.1f GFLOP/s (median of %d)" % (sgemm["gflops"], sgemm["repeats"]),
               flush=True)

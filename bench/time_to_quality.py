@@ -188,8 +188,8 @@ def art_config(flags):
     from art.commands import cli
     from art.config import PaintConfig
     parser = cli.parser_from_dataclass(PaintConfig, "art")
-    config = cli.config_from_args(PaintConfig, parser.parse_args(shlex.split(flags)))
-    config.print_every = 0
+    config = dataclasses.replace(
+        cli.config_from_args(PaintConfig, parser.parse_args(shlex.split(flags))), print_every=0)
     config.check()
     return config
 
