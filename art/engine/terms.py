@@ -146,10 +146,8 @@ class Style(_LayerTerm):
         return _weighted(self.weight, breakdown, dtype)
 
 
-class TotalVariation:
-    """Squared differences of vertical and horizontal neighbours: a pair belongs to the
-    piece that owns its first pixel."""
-    name = "tv"
+class _PixelTerm:
+    """A term on the picture's pixels, not on VGG layers: its overall weight."""
     layers = {}
     inputs = {}
 
@@ -158,7 +156,14 @@ class TotalVariation:
 
     @classmethod
     def of_layers(cls, names):
+        """The term with a placeholder weight (a tile graph's: see `GraphSpec`)."""
         return cls(1.0)
+
+
+class TotalVariation(_PixelTerm):
+    """Squared differences of vertical and horizontal neighbours: a pair belongs to the
+    piece that owns its first pixel."""
+    name = "tv"
 
     def stats(self, view):
         y0, y1, x0, x1 = (view.box[k] for k in range(4))
@@ -231,7 +236,7 @@ def anchor_kernel():
     return k / k.sum()
 
 
-class Anchor:
+class Anchor(_PixelTerm):
     """The picture's low-pass against the start's (a finer level's start is the coarser
     level's picture, upsampled): the coarser level's picture is held, and the level
     paints the detail above it. Its target is `anchor_target(start)`.
@@ -242,15 +247,7 @@ class Anchor:
     Beyond the picture the low-pass sees zeros, in the whole picture and its tiles
     alike; its reach (3 px) is within every tile's margin."""
     name = "anchor"
-    layers = {}
     inputs = {"anchor": (0, 3)}
-
-    def __init__(self, weight):
-        self.weight = weight
-
-    @classmethod
-    def of_layers(cls, names):
-        return cls(1.0)
 
     def stats(self, view):
         y0, y1, x0, x1 = (view.box[k] for k in range(4))
