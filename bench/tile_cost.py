@@ -30,7 +30,7 @@ import numpy as np
 def child(args):
     from art.engine import startup
     from art.files import images
-    from art.plan.levels import target_shape
+    from art.plan.levels import one_piece, target_shape
     from art.plan import tiling
     startup.quiet_tensorflow()
     from art.engine import render
@@ -52,8 +52,10 @@ def child(args):
     tiles = tiling.tiles_for(shape, tile_size=args.tile_size, names=["conv4_2", "conv5_1"]) \
         if args.tile_size else None
     targets = render.Targets(weights, config, content, [style], args.tile_size or None)
-    content_t = targets.content_at(shape)
-    style_t = targets.style_at(shape)
+    # The targets as a render's one level of this size has them.
+    level = one_piece(shape, config)[0]
+    content_t = targets.content_at(level, config)
+    style_t = targets.style_at(level, config)
     if tiles:
         evaluator = tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
                                          tile_map=targets.tile_map)
