@@ -150,6 +150,16 @@ def test_checkpoints_and_colour_options(paint, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["out.0002.png", "out.0004.png", "out.png"]
 
 
+def test_checkpoints_of_a_render_of_several_levels_are_named_by_their_level(paint, tmp_path):
+    """As the work folder names the level's picture (level-K-WxH), with the iteration."""
+    out = tmp_path / "out.png"
+    paint(*SHALLOW, "--out", str(out), "--size", "64", "--schedule", "2,2", "--save-every", "2",
+          check=0)
+    assert sorted(p for p in os.listdir(tmp_path) if p != "out.work") == [
+        "out.level-1-32x24.0002.png", "out.level-2-64x48.0002.png", "out.png"]
+    assert {"level-1-32x24.png", "level-2-64x48.png"} <= set(os.listdir(tmp_path / "out.work"))
+
+
 @pytest.mark.slow
 def test_ctrl_c_writes_the_current_picture(files, tmp_path):
     out = tmp_path / "out.png"
