@@ -54,8 +54,8 @@ def child(args):
     targets = render.Targets(weights, config, content, [style], args.tile_size or None)
     # The targets as a render's one level of this size has them.
     level = one_piece(shape, config)[0]
-    content_t = targets.content_at(level, config)
-    style_t = targets.style_at(level, config)
+    content_t = targets.content_at(level)
+    style_t = targets.style_at(level)
     if tiles:
         evaluator = tiled.TiledEvaluator(weights, config, shape, content_t, style_t, tiles,
                                          tile_map=targets.tile_map)

@@ -155,7 +155,7 @@ def test_fine_levels_never_enlarge_the_painting_past_the_limit(picture, painting
                                                                want):
     config = PaintConfig(**dict(SCALE_AWARE, style_scale=scale, fine_style_limit=limit))
     plan = plans.plan(picture, config)
-    shapes = [plans.style_shape(level, config, painting) for level in plan]
+    shapes = [plans.style_shape(level, painting) for level in plan]
     assert [max(s) for s in shapes] == want
     for level, shape in zip(plan, shapes):
         # The aspect ratio is the painting's, whatever the level.

@@ -5,6 +5,12 @@ Each module's `main(argv)` parses, runs and returns the exit status;
 `art.commands.cli.run_main` turns errors and Ctrl-C into one line and an exit code.
 """
 
+import contextlib
+import importlib
+import io
+import os
+import sys
+
 from art.commands import cli
 
 # Each command imports only its own module: `art-fetch-vgg` need not load the painter.
@@ -38,11 +44,6 @@ def flags_page():
     """docs/flags.md: every script's --help, as the parsers print it at 100 columns. The
     help is the one place a flag is described; this page is made from it
     (`python docs/flags.py`), and a test holds the committed page to it."""
-    import contextlib
-    import importlib
-    import io
-    import os
-    import sys
     # argparse's layout changes between Python versions: the page says which made it.
     parts = ["# Every flag\n\nMade by `python docs/flags.py` from each script's `--help` "
              "(Python %d.%d); do not edit by hand.\n" % sys.version_info[:2]]

@@ -18,7 +18,6 @@ from art.engine import color, startup
 from art.engine.state import RenderState, state_after
 from art.errors import ArtError, CheckpointFailed
 from art.files import animate, atomic, fetch, images, weights as weights_mod, workdir
-from art.files.atomic import write_json
 from art.plan import levels as plans, precision
 
 
@@ -414,7 +413,7 @@ class Painting:
             report["cluster"] = {"scheduler": self.cluster.address, "workers": self.cluster.live(),
                                  "retries": self.tile_map.retries, "sent_bytes": self.tile_map.sent,
                                  "received_bytes": self.tile_map.received}
-        write_json(config.report, report, self.inputs.paths)
+        atomic.write_json(config.report, report, self.inputs.paths)
 
 
 class _Keeper:

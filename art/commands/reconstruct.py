@@ -130,6 +130,10 @@ class Reconstruction:
             self.recorder = animate.recorder(config.animate, every=config.every,
                                              inputs=self.inputs)
         self.work = self._panels()      # (kind, image, panel, PaintConfig)
+        # What each panel costs by the render's own time model (`art.plan.levels.piece_work`:
+        # a panel is one level), to tell the time the panels still to come will take.
+        self.costs = [levels.piece_work(levels.one_piece(image.shape[:2], paint_config)[0])[0]
+                      for _, image, _, paint_config in self.work]
         self.done = {}                  # panel name -> finished image
         self.weights = None
 
@@ -172,14 +176,10 @@ class Reconstruction:
     def progress(self, index, panel, p):
         config, recorder = self.config, self.recorder
         if config.print_every and (p.iteration % config.print_every == 0 or p.iteration == 1):
-            # Both None until a second iteration has been timed. The panels still to come
-            # cost what the render's own time model says (`art.plan.levels.piece_work`:
-            # each panel is one level).
+            # Both None until a second iteration has been timed.
             left, rate = p.seconds_left, p.seconds_per_iteration
-            costs = [levels.piece_work(levels.one_piece(image.shape[:2], paint_config)[0])[0]
-                     for _, image, _, paint_config in self.work]
             later = None if rate is None else \
-                sum(costs[index + 1:]) / costs[index] * rate * config.iterations
+                sum(self.costs[index + 1:]) / self.costs[index] * rate * config.iterations
             print("  iteration %d/%d  loss %.4g  %s s/it  %s left (all panels: %s)" % (
                 p.iteration, p.iterations, p.losses["total"],
                 "?" if rate is None else "%.2f" % rate,

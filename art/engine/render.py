@@ -225,21 +225,23 @@ class Targets:
     def _tiles(self, shape, config):
         return tiling.tiles_for(shape, tile_size=self.tile_size, names=config.layer_names)
 
-    def content_at(self, level, config):
-        """The content photo's targets on `level`'s canvas, painted with `config`."""
+    def content_at(self, level):
+        """The content photo's targets on `level`'s canvas, for the level's own config."""
+        config = level.config
         content = canvas(images.resize(self.content, level.picture), level.margin)
         if self.tile_map is None:
             return untiled.content_targets(self.weights, content, config)
         return tiled.content_targets(self.tile_map, content, self._tiles(level.shape, config),
                                      config)
 
-    def style_at(self, level, config):
+    def style_at(self, level):
         """The style targets of a level: the styles scaled to its picture (not its canvas,
         so the margin leaves the strokes' size alone)."""
+        config = level.config
         names = config.layer_names
         found = []
         for style in self.styles:
-            style = images.resize(style, style_shape(level, config, style.shape[:2]))
+            style = images.resize(style, style_shape(level, style.shape[:2]))
             if min(style.shape[:2]) < layers.min_size(names):
                 raise ArtError("the style image scaled to %dx%d is too small for layer %s; "
                                "raise --style-scale" % (style.shape[1], style.shape[0],
@@ -353,7 +355,7 @@ class _Render:
         config = level.config
         self.keep(level, lambda: start, lambda: RenderState(level.index, start,
                                                             self.clock.elapsed))
-        style_t = targets.style_at(level, config)
+        style_t = targets.style_at(level)
         if level.tiles and config.tile_mode == "independent":
             content = canvas(images.resize(targets.content, level.picture), level.margin)
             return self.independent(level, start, content, style_t, state)
@@ -361,7 +363,7 @@ class _Render:
         # too (sigma 12 leaves 4.2). Holding the clean start instead was measured (issue 28):
         # the same mesh and detail, the native-texture distance 5-6% worse, the pyramid
         # within 2%, the pictures alike at 200%.
-        content_t = _position_targets(config, targets.content_at(level, config), start)
+        content_t = _position_targets(config, targets.content_at(level), start)
         if level.tiles:
             evaluator = tiled.TiledEvaluator(self.weights, config, level.shape, content_t,
                                              style_t, level.tiles, tile_map=targets.tile_map)

@@ -67,13 +67,14 @@ def state_after(levels, index, image, elapsed=0.0):
         # The finer canvas's margin starts as the painting mirrored, as its content
         # target is the photo mirrored.
         start = canvas(images.resize(image, finer.picture), finer.margin)
-        return RenderState(index + 1, fine_start(start, finer, finer.config), elapsed)
+        return RenderState(index + 1, fine_start(start, finer), elapsed)
     return RenderState(len(levels), image, elapsed)
 
 
-def fine_start(start, level, config):
-    """A finer level's start with `config.fine_start_noise`: the same noise for one seed
-    and level, so a render resumed from a level's picture starts it as it began."""
+def fine_start(start, level):
+    """A finer level's start with its config's `fine_start_noise`: the same noise for one
+    seed and level, so a render resumed from a level's picture starts it as it began."""
+    config = level.config
     if not config.fine_start_noise:
         return start
     rng = np.random.default_rng([config.seed, level.index])

@@ -240,14 +240,15 @@ def target_shape(image_hw, size):
     return (max(1, math.floor(h * scale + 0.5)), max(1, math.floor(w * scale + 0.5)))
 
 
-def style_shape(level, config, style_hw):
-    """(height, width) a style image of shape `style_hw` is scaled to on `level`:
-    `config.style_scale` of the level's picture (not its canvas: the margin leaves the
+def style_shape(level, style_hw):
+    """(height, width) a style image of shape `style_hw` is scaled to on `level`: its
+    config's `style_scale` of the level's picture (not its canvas: the margin leaves the
     strokes' size alone), long side to long side; on the levels after the coarsest,
     never more than `config.fine_style_limit` times its own size (Gatys et al. 2017,
     "Controlling Perceptual Factors", section 5: the composition's strokes from the
     coarse scale, the texture from the painting at its own). An enlarged painting's
     Grams describe blur, which is all a print's fine levels could then paint."""
+    config = level.config
     long_side = max(1, round(config.style_scale * max(level.picture)))
     if level.index and config.fine_style_limit:
         long_side = min(long_side, max(1, round(config.fine_style_limit * max(style_hw))))
@@ -261,7 +262,7 @@ def check_styles(levels, style_shapes, available=None):
         config, names = level.config, level.config.layer_names
         need = layers.min_size(names)
         for hw in style_shapes:
-            h, w = style_shape(level, config, hw)
+            h, w = style_shape(level, hw)
             if min(h, w) < need:
                 raise ArtError("the style image scaled to %dx%d (--style-scale %g of the %dx%d "
                                "picture) is too small for layer %s: it needs %d px a side; raise "

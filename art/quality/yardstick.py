@@ -189,8 +189,8 @@ class Yardstick:
                 level = levels.one_piece(at, config)[0]
                 cut = tiling.tiles_for(at, tile_size=TILE_SIDE, names=names)
                 self.evaluators.append(tiled.TiledEvaluator(
-                    weights, config, at, targets.content_at(level, config),
-                    targets.style_at(level, config), cut, tile_map=self.tile_map))
+                    weights, config, at, targets.content_at(level),
+                    targets.style_at(level), cut, tile_map=self.tile_map))
             self._native_targets(weights, styles, style_blend)
         except BaseException:
             self.close()
