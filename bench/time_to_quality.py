@@ -44,7 +44,9 @@ import numpy as np
 RESULTS = os.path.join(common.RESULTS, "time_to_quality.json")
 PICTURES = os.path.join(common.RESULTS, "ttq")
 PLOT = os.path.join(common.RESULTS, "time_to_quality.png")
-SIDE_BY_SIDE = os.path.join(common.RESULTS, "time_to_quality-pictures.jpg")
+# Renders of the shared test photos, which no committed picture may hold: kept beside the
+# final pictures, in the git-ignored results/ttq/.
+SIDE_BY_SIDE = os.path.join(PICTURES, "side-by-side.jpg")
 PAIRS = ("tubingen:starry_night", "golden_gate:hokusai_great_wave", "hoovertowernight:the_scream")
 CLASSIC_ITERATIONS = 500
 CURVE_POINTS = 12
@@ -396,7 +398,7 @@ def main():
 
 
 def write_side_by_side(results):
-    """The two final pictures of the first pair at the largest size both ran, for the README."""
+    """The two final pictures of the first pair at the largest size both ran, to look at."""
     import ttq_plot
     from art.files import atomic
     runs = results["runs"]
