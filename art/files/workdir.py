@@ -6,6 +6,11 @@ its last checkpoint, so that `--resume` continues it and refuses anything else.
     state.npz              the last checkpoint (`art.engine.render` state), with the sha256 of
                            every array and the render it belongs to; gone when the
                            render is finished (render.json then says so)
+    runs.json              every run's wall time, peak memory and disk used, and the painting
+                           time at each finished level's end (summed over the runs)
+    history/               the optimiser's history of a level too large to keep it in
+                           memory (`art.files.history`): the checkpoint names its files
+                           and their sha256
     lock                   held (flock) by the one run painting here; it names that run
 
 Every file is written atomically: an interruption or a full disk while writing
@@ -32,13 +37,13 @@ import socket
 import numpy as np
 
 from art.errors import ArtError
-from art.files import images
+from art.files import history, images
 from art.files.atomic import atomic_path, check_writable, sha256, verify_zip, write_json
 from art.plan import precision
 
 # Settings that change only where output goes or what is printed, not the picture.
 NOT_RENDERED = ("out", "print_every", "save_every", "animate", "animate_every", "report", "workdir",
-                "resume", "checkpoint_every", "cluster", "workers", "dashboard", "tls_ca_file",
+                "resume", "history", "checkpoint_every", "cluster", "workers", "dashboard", "tls_ca_file",
                 "tls_cert", "tls_key")
 # Settings added since work folders were first written, with the one behaviour there was
 # before: a render started then resumes as it began.
@@ -46,10 +51,14 @@ BEFORE = {"padding": "zero", "edge_margin": 0, "fine_style_limit": 0.0,
           "fine_start_noise": 0.0}
 STATE = "state.npz"
 LOCK = "lock"
+HISTORY = "history"
+# A checkpoint's manifest of the history on disk (`art.engine.lbfgs.LBFGS.state`).
+HISTORY_KEY = "opt/history"
 LEVEL_PICTURE = re.compile(r"level-(\d+)-(\d+)x(\d+)\.png$")
 # The key of a checkpoint's own record: its render and the sha256 of every array.
 META = "meta"
 RENDER = "render.json"
+RUNS = "runs.json"
 
 
 def fingerprint(config, inputs, weights_path, levels):
@@ -99,6 +108,47 @@ class Workdir:
 
     def _file(self, name):
         return os.path.join(self.path, name)
+
+    @property
+    def history_folder(self):
+        return self._file(HISTORY)
+
+    def history_store(self):
+        """Where a level keeps its optimiser's history on disk."""
+        return history.DiskStore(self.history_folder)
+
+    def runs(self):
+        """What runs.json says: {"runs": [one dict per run that ended], "level_ends":
+        {level number (str): seconds of painting when it ended}}; empty when unreadable."""
+        try:
+            with open(self._file(RUNS)) as f:
+                found = json.load(f)
+            if isinstance(found.get("runs"), list) and isinstance(found.get("level_ends"), dict):
+                return found
+        except (OSError, ValueError, AttributeError):
+            pass
+        return {"runs": [], "level_ends": {}}
+
+    def record(self, run=None, level=None, elapsed=None):
+        """Add a finished `run` (a dict), or the painting time `elapsed` at the end of
+        level `level` (from 0), to runs.json. A failure to write it (a full disk) is not
+        a failure of the render: the report then has less to say."""
+        found = self.runs()
+        if run is not None:
+            found["runs"].append(run)
+        if level is not None:
+            found["level_ends"][str(level + 1)] = elapsed
+        try:
+            write_json(self._file(RUNS), found)
+        except ArtError:
+            pass
+
+    def used(self):
+        """Bytes of the checkpoint and history here: a resumed render writes over them."""
+        paths = [self._file(STATE)]
+        if os.path.isdir(self.history_folder):
+            paths += [os.path.join(self.history_folder, n) for n in os.listdir(self.history_folder)]
+        return sum(os.path.getsize(p) for p in paths if os.path.isfile(p))
 
     def has_state(self):
         return os.path.exists(self._file(STATE))
@@ -183,7 +233,7 @@ class Workdir:
         self.check_start()
         if self._lock is None:
             self.lock(create=True)
-        for name in self.level_pictures():
+        for name in self.level_pictures() + ([RUNS] if os.path.exists(self._file(RUNS)) else []):
             os.remove(self._file(name))
         self.render_id = render_id(print_fingerprint)
         write_json(self._file(RENDER), print_fingerprint)
@@ -222,6 +272,17 @@ class Workdir:
         if saved.get("finished"):
             raise ArtError("--resume %s: the render there is finished (it wrote %s); nothing "
                            "to continue" % (self.path, saved["finished"]))
+
+    def disk_used(self):
+        """Bytes of every file here (the checkpoint, the history, the levels' pictures)."""
+        total = 0
+        for root, _, names in os.walk(self.path):
+            for name in names:
+                try:
+                    total += os.path.getsize(os.path.join(root, name))
+                except OSError:
+                    pass
+        return total
 
     def level_pictures(self):
         """The names of the finished levels' pictures here."""
@@ -272,7 +333,19 @@ class Workdir:
         problem = state_problem(flat)
         if problem:
             raise ArtError("%s cannot be resumed (%s)%s" % (where, problem, todo))
+        for pair in self._history_pairs(flat):
+            problem = pair.check()
+            if problem:
+                raise ArtError("%s names the optimiser's history, and %s%s"
+                               % (where, problem, todo))
         return unflatten(flat)
+
+    def _history_pairs(self, flat):
+        """The pairs on disk a checkpoint names (`art.files.history.DiskPair`)."""
+        if HISTORY_KEY not in flat:
+            return []
+        return [history.DiskPair(self.history_folder, r["number"], r["size"], r["sy"], r["yy"],
+                                 r["sha"]) for r in json.loads(str(flat[HISTORY_KEY]))]
 
     def save_state(self, state):
         flat = flatten(state)
@@ -286,6 +359,10 @@ class Workdir:
         with atomic_path(self._file(STATE), verify=verify_zip) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, **flat)
+        # History files this checkpoint does not name are no longer the live optimiser's
+        # (older pairs, an earlier level's) and no checkpoint can go back to them.
+        if os.path.isdir(self.history_folder):
+            history.sweep(self.history_folder, [p.number for p in self._history_pairs(flat)])
 
     def save_level(self, level, image):
         path = self._file(level_name(level.index + 1, level.picture) + ".png")
@@ -313,7 +390,11 @@ def render_id(print_fingerprint):
 def array_sha256(value):
     value = np.ascontiguousarray(value)
     digest = hashlib.sha256(("%s %s" % (value.dtype.str, value.shape)).encode())
-    digest.update(value.tobytes() if value.dtype.kind != "U" else str(value).encode("utf-8"))
+    if value.dtype.kind == "U":
+        digest.update(str(value).encode("utf-8"))
+    else:
+        # Its own bytes, not a copy of them: a print's iterate is gigabytes.
+        digest.update(memoryview(value.reshape(-1)).cast("B"))
     return digest.hexdigest()
 
 
@@ -347,6 +428,10 @@ def state_problem(flat):
     numeric and finite, the level's start a picture, counts whole and >= 0, and the
     optimiser's vectors (if any) of one size."""
     flat = {key: np.asarray(value) for key, value in flat.items()}
+    if HISTORY_KEY in flat:
+        problem = _history_problem(flat.pop(HISTORY_KEY), flat.get("opt/x"))
+        if problem:
+            return problem
     for key, value in flat.items():
         if value.dtype.kind not in "iuf":
             return "%s is not numbers" % key
@@ -384,6 +469,25 @@ def state_problem(flat):
                 return "%s is missing" % key
     elif any(k.startswith("opt/") for k in flat):
         return "opt/x is missing"
+    return None
+
+
+def _history_problem(value, x):
+    """What is wrong with a checkpoint's manifest of the history on disk (None: nothing)."""
+    try:
+        records = json.loads(str(value))
+        ok = isinstance(records, list) and all(
+            _count(r["number"], 0) and _count(r["size"], 1) and isinstance(r["sha"], dict)
+            and sorted(r["sha"]) == sorted(history.SUFFIXES)
+            and all(isinstance(r[k], float) for k in ("sy", "yy")) for r in records)
+    except (ValueError, TypeError, KeyError):
+        ok = False
+    if not ok or value.ndim != 0:
+        return "the manifest of the optimiser's history does not read"
+    if x is None:
+        return "opt/x is missing"
+    if any(r["size"] != x.size for r in records):
+        return "the optimiser's history does not match opt/x"
     return None
 
 
