@@ -72,8 +72,9 @@ class Replay:
     def statistics(self, tiles, crops, inputs, names=None):
         return self._partials
 
-    def backward(self, tiles, crops, inputs, cotangents):
-        return self._backward
+    def backward_into(self, tiles, crops, inputs, cotangents, add):
+        for j, grad in enumerate(self._backward):
+            add(j, grad)
 
     def close(self):
         pass

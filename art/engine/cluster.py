@@ -59,6 +59,9 @@ WORKERS_TIMEOUT = 30
 RECOVER_TIMEOUT = 120
 ATTEMPTS = 5
 TASK_TIMEOUT = 3600
+# Bytes of per-tile inputs sent to a worker in one call: a print's crops, sent all at
+# once, would be made all at once in the driver.
+SCATTER_BYTES = 256 << 20
 PLUGIN = "art"
 
 
@@ -386,7 +389,9 @@ class ClusterTiles:
         self.spec = spec
 
     def share(self, items):
-        shared = _Shared(list(items))
+        # Kept as given: a `tiled.Crops` cuts each crop when it is sent (again after a
+        # failure), so the driver never holds them all.
+        shared = _Shared(items)
         self.shared.append(shared)
         return shared
 
@@ -406,15 +411,27 @@ class ClusterTiles:
         return self.placement
 
     def _scatter(self, items, workers):
-        """Send items[j] to workers[j] (one call per worker); returns their futures."""
+        """Send items[j] to workers[j] (one call per worker and batch); returns their
+        futures."""
         futures = [None] * len(items)
         for worker in sorted(set(workers)):
             mine = [j for j, w in enumerate(workers) if w == worker]
-            # A list, so that Dask never takes a dict item for a mapping of keys.
-            sent = self.client.scatter([items[j] for j in mine], workers=[worker], hash=False)
-            for j, future in zip(mine, sent):
-                futures[j] = future
-        self.sent += nbytes(items)
+            # Batches of at most SCATTER_BYTES: each item is made (a crop cut) only when
+            # its batch is sent.
+            batch, size = [], 0
+            for j in mine + [None]:
+                item = items[j] if j is not None else None
+                if batch and (j is None or size + nbytes(item) > SCATTER_BYTES):
+                    # A list, so that Dask never takes a dict item for a mapping of keys.
+                    sent = self.client.scatter([v for _, v in batch], workers=[worker],
+                                               hash=False)
+                    for (k, _), future in zip(batch, sent):
+                        futures[k] = future
+                    self.sent += size
+                    batch, size = [], 0
+                if j is not None:
+                    batch.append((j, item))
+                    size += nbytes(item)
         return futures
 
     def _send(self, shared):
@@ -424,7 +441,11 @@ class ClusterTiles:
                                                           for j in range(len(shared.items))])
         return shared.futures
 
-    def _map(self, function, tiles, shared, common=None):
+    def _map(self, function, tiles, shared, common=None, each=None):
+        """Run `function` on every tile's shared inputs on the workers; their results in
+        order, or with `each`, each(j, result) as it is fetched, one at a time (a print's
+        tile gradients together are a picture's worth), and None. After a failure the map
+        runs again from the start: `each` is then called with j = None first."""
         failures = 0
         while True:
             try:
@@ -443,14 +464,24 @@ class ClusterTiles:
                            for j, tile in enumerate(tiles)]
                 # A backstop, far above any tile's time: never wait on a lost task forever.
                 distributed.wait(futures, timeout=TASK_TIMEOUT)
-                results = self.client.gather(futures)
-                self.received += nbytes(results)
-                return results
+                if each is None:
+                    results = self.client.gather(futures)
+                    self.received += nbytes(results)
+                    return results
+                for j, future in enumerate(futures):
+                    result = future.result()
+                    futures[j] = None
+                    future.release()
+                    self.received += nbytes(result)
+                    each(j, result)
+                return None
             except ArtError:
                 raise
             except Exception as e:   # a lost worker, lost data, a lost connection
                 failures += 1
                 self._recover(e, failures)
+                if each is not None:
+                    each(None, None)
 
     def _recover(self, error, failures):
         """After a failed map: wait for a live worker and mark every shared input to be
@@ -480,5 +511,7 @@ class ClusterTiles:
     def features(self, tiles, crops):
         return self._map(_features, tiles, [crops])
 
-    def backward(self, tiles, crops, inputs, cotangents):
-        return self._map(_backward, tiles, [crops, inputs], common=cotangents)
+    def backward_into(self, tiles, crops, inputs, cotangents, add):
+        """Pass 2 of every tile, each gradient handed to add(j, gradient) as it arrives
+        (`tiled.LocalTiles.backward_into`)."""
+        self._map(_backward, tiles, [crops, inputs], common=cotangents, each=add)

@@ -59,6 +59,7 @@ class Progress:
     tile: int = 0            # independent mode: the tile being painted, from 1; else 0
     tiles: int = 0           # tiles of this level; 0: painted whole
     left: float = None       # seconds left for the whole render, once it can be estimated
+    level_left: float = None  # ... and for this level
     state: callable = None   # () -> the `RenderState` that continues from here
     # Seconds an iteration of this level (or tile) takes, as measured from its second
     # iteration on; None before.
@@ -157,15 +158,21 @@ class _Clock:
             return None
         return self.seconds_per_work * self.evaluations_per_iteration * piece_work(level)[piece]
 
-    def left(self, level, piece, iterations_done):
-        """Seconds left: the rest of this level's piece `piece`, its later pieces and
-        all finer levels."""
+    def level_left(self, level, piece, iterations_done):
+        """Seconds left of this level: the rest of its piece `piece` and its later pieces."""
         if self.seconds_per_work is None:
             return None
         per_work = self.seconds_per_work * self.evaluations_per_iteration
         pieces = piece_work(level)
-        total = per_work * (pieces[piece] * (level.iterations - iterations_done)
-                            + sum(pieces[piece + 1:]) * level.iterations)
+        return per_work * (pieces[piece] * (level.iterations - iterations_done)
+                           + sum(pieces[piece + 1:]) * level.iterations)
+
+    def left(self, level, piece, iterations_done):
+        """Seconds left: the rest of this level (`level_left`) and all finer levels."""
+        total = self.level_left(level, piece, iterations_done)
+        if total is None:
+            return None
+        per_work = self.seconds_per_work * self.evaluations_per_iteration
         for finer in self.levels[level.index + 1:]:
             total += per_work * sum(piece_work(finer)) * finer.iterations
         return total
@@ -228,6 +235,9 @@ class Targets:
     def content_at(self, level):
         """The content photo's targets on `level`'s canvas, for the level's own config."""
         config = level.config
+        if not config.content_layers:
+            # A finer level's anchor stands in for the content layers: no photo to resize.
+            return {}
         content = canvas(images.resize(self.content, level.picture), level.margin)
         if self.tile_map is None:
             return untiled.content_targets(self.weights, content, config)
@@ -370,6 +380,9 @@ class _Render:
         else:
             evaluator = untiled.WholeEvaluator(self.weights, config, level.shape, content_t,
                                                style_t)
+        # The evaluator keeps what it reads of them (each tile's slice): at a print's
+        # finest level the whole targets would be a picture's worth more, all the level.
+        content_t = None
         with evaluator:
             x = self.optimize(evaluator, level, start, state and state.optimizer)
         return x.reshape(level.shape + (3,))
@@ -473,7 +486,9 @@ class _Steps:
             level=level.index + 1, levels=len(run.levels), shape=level.picture,
             tile=0 if self.piece is None else self.piece.tile + 1,
             tiles=len(level.tiles) if level.tiles else 0,
-            left=run.clock.left(level, self.index, optimizer.iterations), state=self.state,
+            left=run.clock.left(level, self.index, optimizer.iterations),
+            level_left=run.clock.level_left(level, self.index, optimizer.iterations),
+            state=self.state,
             seconds_per_iteration=run.clock.per_iteration(level, self.index)))
 
 
@@ -493,10 +508,12 @@ class _Piece:
         return image
 
 
-def new_optimizer(config, maxiter):
-    """The optimiser `config.optimizer` names, for a picture of `maxiter` iterations."""
+def new_optimizer(config, maxiter, store=None):
+    """The optimiser `config.optimizer` names, for a picture of `maxiter` iterations;
+    `store`: where L-BFGS keeps its history (`art.engine.lbfgs.MemoryStore` by default,
+    or `art.files.history.DiskStore`)."""
     if config.optimizer == "lbfgs":
-        return lbfgs.LBFGS(maxiter, maxcor=MAXCOR, stop_below=config.stop_below)
+        return lbfgs.LBFGS(maxiter, maxcor=MAXCOR, stop_below=config.stop_below, store=store)
     if config.optimizer == "adam":
         return optim.Adam(maxiter, stop_below=config.stop_below,
                           learning_rate=config.learning_rate)

@@ -274,12 +274,31 @@ def _low_pass(pixels):
     return tf.nn.depthwise_conv2d(out, cols, (1, 1, 1, 1), "SAME")
 
 
+# Rows of the anchor's target computed at a time: its float64 work stays a few hundred
+# MB at any size (a whole A0 picture in float64 would be 3.3 GB, three times over).
+ANCHOR_BAND = 256
+
+
 def anchor_target(image):
-    """The anchor's target: `image` (H x W x 3) low-passed as `Anchor` does, [1, H, W, 3]."""
+    """The anchor's target: `image` (H x W x 3) low-passed as `Anchor` does, [1, H, W, 3].
+
+    Computed in bands of rows, each with the rows its filter reaches beyond it (zeros
+    beyond the picture, as a whole one): every value is the same sum of the same
+    products, so the bands give the whole picture's bits."""
     k = anchor_kernel()
-    out = ndimage.correlate1d(np.asarray(image, np.float64), k, axis=0, mode="constant")
-    out = ndimage.correlate1d(out, k, axis=1, mode="constant")
-    return out.astype(np.float32)[None]
+    image = np.asarray(image)
+    h = image.shape[0]
+    out = np.empty((1,) + image.shape, np.float32)
+    for y0 in range(0, h, ANCHOR_BAND):
+        y1 = min(h, y0 + ANCHOR_BAND)
+        top, bottom = max(0, y0 - ANCHOR_RADIUS), min(h, y1 + ANCHOR_RADIUS)
+        band = np.zeros((y1 - y0 + 2 * ANCHOR_RADIUS,) + image.shape[1:], np.float64)
+        at = ANCHOR_RADIUS - (y0 - top)
+        band[at:at + bottom - top] = image[top:bottom]
+        rows = ndimage.correlate1d(band, k, axis=0, mode="constant")
+        rows = rows[ANCHOR_RADIUS:ANCHOR_RADIUS + y1 - y0]
+        out[0, y0:y1] = ndimage.correlate1d(rows, k, axis=1, mode="constant")
+    return out
 
 
 def terms_of(config):

@@ -27,7 +27,8 @@ twice the margin.
 
 Memory: one tile's activations (and their gradients) at a time, plus numpy
 arrays the size of the picture (image, gradient) and of the layers' features
-where content targets are kept.
+where content targets are kept. Each tile's crop is cut, and its gradient added
+in, one tile at a time.
 """
 
 import numpy as np
@@ -185,10 +186,28 @@ class LocalTiles:
         """`TileRunner.features` of every tile."""
         return [self.runner.features(tile, crop) for tile, crop in zip(tiles, crops)]
 
-    def backward(self, tiles, crops, inputs, cotangents):
-        """Pass 2 of every tile: `TileRunner.backward`."""
-        return [self.runner.backward(tile, crop, given, cotangents)
-                for tile, crop, given in zip(tiles, crops, inputs)]
+    def backward_into(self, tiles, crops, inputs, cotangents, add):
+        """Pass 2 of every tile, each gradient handed to add(j, gradient) before the next
+        is made: a print's tile gradients together are a picture's worth."""
+        for j, (tile, crop, given) in enumerate(zip(tiles, crops, inputs)):
+            add(j, self.runner.backward(tile, crop, given, cotangents))
+
+
+class Crops:
+    """The outer boxes of `tiles` in `pixels`, each cut when it is read: a print's crops
+    together are a picture and a fifth, and the tile maps need one at a time."""
+
+    def __init__(self, pixels, tiles):
+        self.pixels, self.tiles = pixels, list(tiles)
+
+    def __len__(self):
+        return len(self.tiles)
+
+    def __getitem__(self, j):
+        return tiling.crop(self.pixels, self.tiles[j].outer)
+
+    def __iter__(self):
+        return (self[j] for j in range(len(self)))
 
 
 def totals(found):
@@ -202,7 +221,7 @@ def content_targets(tile_map, image, tiles, config):
     `tile_map` is a `LocalTiles` or `art.engine.cluster.ClusterTiles`."""
     shape = image.shape[:2]
     tile_map.use(terms.GraphSpec.of(config))
-    crops = tile_map.share([tiling.crop(image, tile.outer) for tile in tiles])
+    crops = tile_map.share(Crops(image, tiles))
     try:
         found = tile_map.features(tiles, crops)
     finally:
@@ -339,7 +358,7 @@ class TiledEvaluator:
         backward pass (a third of an evaluation's work), for scoring pictures."""
         pixels = self._pixels(image)
         self.tile_map.use(self.spec)
-        crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
+        crops = self.tile_map.share(Crops(pixels, self.tiles))
         try:
             found = self.tile_map.statistics(self.tiles, crops, self.inputs)
         finally:
@@ -366,15 +385,20 @@ class TiledEvaluator:
         batched = np.ndim(image) == 4
         pixels = self._pixels(image)
         self.tile_map.use(self.spec)
-        crops = self.tile_map.share([tiling.crop(pixels, tile.outer) for tile in self.tiles])
+        crops = self.tile_map.share(Crops(pixels, self.tiles))
+        grad = np.zeros(pixels.shape, np.float32)
+
+        def add(j, tile_grad):
+            if j is None:       # the tile work starts again (a lost worker): from zero
+                grad[...] = 0
+                return
+            y0, y1, x0, x1 = self.tiles[j].outer
+            grad[y0:y1, x0:x1] += tile_grad
+
         try:
             found = self.tile_map.statistics(self.tiles, crops, self.inputs)
             total, breakdown, cotangents = self._reduce(found)
-            grads = self.tile_map.backward(self.tiles, crops, self.inputs, cotangents)
+            self.tile_map.backward_into(self.tiles, crops, self.inputs, cotangents, add)
         finally:
             self.tile_map.release(crops)
-        grad = np.zeros(pixels.shape, np.float32)
-        for tile, tile_grad in zip(self.tiles, grads):
-            y0, y1, x0, x1 = tile.outer
-            grad[y0:y1, x0:x1] += tile_grad
         return total, (grad[None] if batched else grad), breakdown
