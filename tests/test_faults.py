@@ -423,7 +423,8 @@ BAD = [
     (["--style-scale", "1000"], "the style image scaled to 40000x40000 .* needs about .* GB .* "
                                 "lower --style-scale or --size$"),
     (["--size", "100000x20"], "the style image scaled to 100000x100000 .* needs about"),
-    (["--size", "1000000"], "needs at least .* GB even in tiles \\(its own arrays\\)"),
+    (["--size", "1000000"], "needs at least .* GB even in tiles with its history on disk "
+                            "\\(its own arrays\\)"),
     (["--out", "{d}/adir.png"], "cannot write .*adir.png: it is a folder; name a file$"),
     (["--report", "{d}"], "unknown extension ''"),
     (["--report", "{d}/adir.json"], "cannot write .*adir.json: it is a folder"),
@@ -625,6 +626,74 @@ def test_a_render_cut_by_a_signal_resumes_to_the_same_picture(files, tmp_path, w
     assert done.returncode == 0, done.stderr
     np.testing.assert_array_equal(images.load_image(out), whole)
     assert not (work / "state.npz").exists() and not (tmp_path / "out.unfinished.png").exists()
+
+
+# A child that runs scripts/paint.py and SIGKILLs itself in the middle of writing the
+# optimiser's history: after the first chunk of the third pair of level 2.
+KILLED_IN_A_HISTORY_WRITE = """
+import os, runpy, signal, sys
+from art.files import history
+begin, write, levels = history.DiskStore.begin, history._write, []
+def begun(store):
+    levels.append(1)
+    begin(store)
+def dies(f, data):
+    write(f, data)
+    if len(levels) == 2 and ".000002.s" in f.name:
+        os.kill(os.getpid(), signal.SIGKILL)
+history.DiskStore.begin, history._write = begun, dies
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.slow
+def test_a_render_killed_while_writing_its_history_resumes_to_the_same_picture(
+        files, tmp_path, whole):
+    """--history disk: the pairs are files in the work folder, the checkpoint names them.
+    SIGKILL half-way through one leaves it half written; --resume continues from the
+    last checkpoint, past it, to the uninterrupted picture (painted with the history in
+    memory: the two are the same bits)."""
+    work, out = tmp_path / "work", tmp_path / "out.png"
+    args = base_args(files) + RENDER + ["--out", str(out), "--history", "disk",
+                                        "--checkpoint-every", "0.0001"]
+    done = subprocess.run([sys.executable, "-c", KILLED_IN_A_HISTORY_WRITE, PAINT] + args
+                          + ["--workdir", str(work)], capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert any(name.endswith(".tmp") for name in os.listdir(work / "history"))
+    done = subprocess.run([sys.executable, PAINT] + args + ["--resume", str(work)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "resuming from %s: level 2/2" % work in done.stdout
+    np.testing.assert_array_equal(images.load_image(out), whole)
+    assert os.listdir(work / "history") == []
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_writing_the_history_is_one_line_and_resumes(files, tmp_path, whole):
+    """The work folder on a small tmpfs, filled while level 2 paints: the next pair cannot
+    be written. One line, exit 2, the last checkpoint kept; once space is freed, --resume
+    paints the same picture as an uninterrupted run."""
+    folder = tmp_path / "disk"
+    _mount(folder, "size=16m")
+    try:
+        work, out = folder / "work", tmp_path / "out.png"
+        args = base_args(files) + RENDER + ["--out", str(out), "--history", "disk"]
+        code, err = run_until(args + ["--workdir", str(work)], "level 2/2 96x72  iteration 3/",
+                              then=lambda proc: fill(folder))
+        assert code == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and re.match(
+            r"error: cannot write the optimiser's history in \S+: the disk is full at level "
+            r"2/2: .*--resume %s" % re.escape(str(work)), lines[0]), err
+        assert (work / "state.npz").exists()
+        os.remove(folder / "filler")
+        done = subprocess.run([sys.executable, PAINT] + args + ["--resume", str(work)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        np.testing.assert_array_equal(images.load_image(out), whole)
+    finally:
+        subprocess.run(["umount", str(folder)])
 
 
 def test_a_device_is_never_replaced_and_a_link_is_written_through(tmp_path):

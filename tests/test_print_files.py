@@ -137,9 +137,11 @@ def test_a_16_bit_tiff_is_read_back_exactly_by_tifffile(tmp_path):
 def test_the_16_bit_encoders_match_pillows_8_bit_reading(tmp_path):
     """Pillow reads 16-bit RGB files as their high bytes: a check of the files'
     structure (chunks, filter, strips) by a third decoder."""
-    pixels = np.random.default_rng(3).integers(0, 65536, (35, 70, 3)).astype(np.uint16)
-    for encoder in (encode.png16, encode.tiff16):
-        with Image.open(io.BytesIO(encoder(pixels, 300, None))) as im:
+    pixels = np.random.default_rng(3).integers(0, 65536, (150, 70, 3)).astype(np.uint16)
+    for encoder in (encode.png, encode.tiff):
+        f = io.BytesIO()
+        encoder(f, pixels, lambda rows: rows, 16, 300, None)
+        with Image.open(io.BytesIO(f.getvalue())) as im:
             np.testing.assert_array_equal(np.asarray(im), (pixels >> 8).astype(np.uint8))
 
 
@@ -238,3 +240,40 @@ def test_a_cmyk_picture_with_an_rgb_profile_is_refused(tmp_path):
                                                     icc_profile=images.srgb_profile())
     with pytest.raises(ArtError, match="does not fit its CMYK pixels"):
         load_image(tmp_path / "c.jpg")
+
+
+@pytest.mark.parametrize("name,bit_depth", [("out.png", 8), ("out.png", 16), ("out.tif", 8),
+                                            ("out.tif", 16)])
+def test_pngs_and_tiffs_are_written_a_band_of_rows_at_a_time(tmp_path, name, bit_depth):
+    """A picture many bands tall reads back whole, colour and grey; and writing it holds
+    no second copy of it: numpy's allocations while it is written (tracemalloc sees them)
+    stay a small part of the picture's own size."""
+    import tracemalloc
+    tifffile = pytest.importorskip("tifffile")
+    rng = np.random.default_rng(4)
+    picture = rng.uniform(0, 255, (encode.BAND * 40 + 5, 301, 3)).astype(np.float32)
+    convert = images.to_uint16 if bit_depth == 16 else images.to_uint8
+    tracemalloc.start()
+    try:
+        save_image(tmp_path / name, picture, dpi=300, bit_depth=bit_depth)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.25 * picture.nbytes, peak
+    if name.endswith(".tif") and bit_depth == 16:
+        with tifffile.TiffFile(tmp_path / name) as tif:
+            np.testing.assert_array_equal(tif.pages[0].asarray(), convert(picture))
+    elif bit_depth == 16:
+        # Pillow reads a 16-bit RGB PNG as its high bytes.
+        with Image.open(tmp_path / name) as im:
+            np.testing.assert_array_equal(np.asarray(im), (convert(picture) >> 8).astype(np.uint8))
+    else:
+        with Image.open(tmp_path / name) as im:
+            np.testing.assert_array_equal(np.asarray(im), convert(picture))
+            assert im.info["dpi"][0] == pytest.approx(300, abs=0.01)
+            assert im.info["icc_profile"] == images.srgb_profile()
+    grey = picture[..., 0]
+    save_image(tmp_path / ("grey" + name), grey, bit_depth=8)
+    with Image.open(tmp_path / ("grey" + name)) as im:
+        assert im.mode == "L" and "icc_profile" not in im.info
+        np.testing.assert_array_equal(np.asarray(im), images.to_uint8(grey))

@@ -5,6 +5,7 @@ with values from 0 to 255. This module is the only place that knows about
 file formats and Pillow's image modes; it never imports TensorFlow.
 """
 
+import errno
 import io
 import math
 import os
@@ -52,8 +53,8 @@ _WRITERS = {
     # strokes a painting is made of.
     ".jpg": ("JPEG", {"quality": 95, "subsampling": 0}),
     ".jpeg": ("JPEG", {"quality": 95, "subsampling": 0}),
-    ".tif": ("TIFF", {"compression": "tiff_deflate"}),
-    ".tiff": ("TIFF", {"compression": "tiff_deflate"}),
+    ".tif": ("TIFF", {}),
+    ".tiff": ("TIFF", {}),
 }
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
@@ -401,12 +402,41 @@ def save_image(path, image, inputs=(), dpi=DEFAULT_DPI, bit_depth=8):
         raise ValueError("save_image needs an (h, w, 3) or (h, w) image, got shape %r"
                          % (image.shape,))
     fmt, options = _WRITERS[ext]
-    if bit_depth == 16:
-        rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, axis=2)
-        write = encode.png16 if fmt == "PNG" else encode.tiff16
-        atomic.write_bytes(path, write(to_uint16(rgb), dpi, srgb_profile()), inputs)
-    else:
-        # sRGB is a profile of colour pictures; a grey one goes untagged.
-        icc = {"icc_profile": srgb_profile()} if image.ndim == 3 else {}
+    # sRGB is a profile of colour pictures; a grey one goes untagged.
+    icc = srgb_profile() if image.ndim == 3 else None
+    if fmt == "JPEG":
         atomic.write_with(path, lambda f: Image.fromarray(to_uint8(image)).save(
-            f, format=fmt, dpi=(dpi, dpi), **icc, **options), inputs)
+            f, format=fmt, dpi=(dpi, dpi), **({"icc_profile": icc} if icc else {}), **options),
+            inputs)
+        return
+    # PNG and TIFF a band of rows at a time, never a second copy of the picture.
+    write = encode.png if fmt == "PNG" else encode.tiff
+    convert = to_uint16 if bit_depth == 16 else to_uint8
+    counted = [0]
+
+    def whole(tmp):
+        # A write that stored less than it was given and said nothing is what a full disk
+        # looks like to some writers: the file must hold every byte the encoder wrote.
+        if os.path.getsize(tmp) != counted[0]:
+            raise OSError(errno.ENOSPC, "only %d of %d bytes were written"
+                          % (os.path.getsize(tmp), counted[0]))
+
+    with atomic.atomic_path(path, inputs, verify=whole) as tmp:
+        with open(tmp, "wb") as f:
+            write(_Counting(f, counted), image, convert, bit_depth, dpi, icc)
+
+
+class _Counting:
+    """A binary file that keeps in count[0] how long what it was given makes the file."""
+
+    def __init__(self, f, count):
+        self.f, self.count, self.at = f, count, 0
+
+    def write(self, data):
+        self.at += len(data)
+        self.count[0] = max(self.count[0], self.at)
+        return self.f.write(data)
+
+    def seek(self, offset):
+        self.at = offset
+        return self.f.seek(offset)
