@@ -188,6 +188,11 @@ class PaintConfig:
                           metavar="DIR")
     resume: str = option(None, "continue the interrupted render in DIR (the other options "
                          "must be those it was started with)", metavar="DIR")
+    history: str = option("auto", "where L-BFGS keeps its history (2 pictures' worth a pair, "
+                          "10 pairs): auto: in memory, or in the work folder for a level that "
+                          "would not fit otherwise (an A1 or A0 print); memory; disk: every "
+                          "level's in the work folder. The picture is the same bits either way",
+                          choices=("auto", "memory", "disk"))
     checkpoint_every: float = option(10.0, "minutes between checkpoints in the work folder; "
                                      "finished levels and Ctrl-C always write one",
                                      metavar="MIN")

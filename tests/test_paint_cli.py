@@ -39,8 +39,8 @@ BAD = [
     (["--bit-depth", "16", "--out", "{d}/o.jpg"], "cannot write .*o.jpg with --bit-depth 16: "
                                                   ".jpg holds 8 bits per channel; use .png or .tif$"),
     (["--bit-depth", "12"], "argument --bit-depth: invalid choice: 12"),
-    (["--size", "100000x100000"], "needs at least .* GB even in tiles \\(its own arrays\\) .* "
-                                  "smaller --size$"),
+    (["--size", "100000x100000"], "needs at least .* GB even in tiles with its history on "
+                                  "disk \\(its own arrays\\) .* smaller --size$"),
     (["--tiles", "0", "--tile-size", "-3"], "must be >= 0"),
     (["--tiles", "100000"], "100000 tiles is more than a 72x62 picture's 12 cells of 16x16 px; "
                             "use at most 12 \\(the 40x30 picture with its 16-px --edge-margin "

@@ -45,9 +45,12 @@ class ProgressLines:
             count = self.painting.cluster.live()
             live = "  %s worker%s" % ("?" if count is None else count, "s"[:count != 1])
         left, rate = p.seconds_left, p.seconds_per_iteration
-        say("%siteration %d/%d  %s  %s s/it%s  %s left" % (
+        # A print's finest levels take hours: the level's own time left, then the render's.
+        level_left = "" if p.levels == 1 else "%s left of the level, " % (
+            "?" if p.level_left is None else cli.format_seconds(p.level_left))
+        say("%siteration %d/%d  %s  %s s/it%s  %s%s left" % (
             where, p.iteration, p.iterations, format_losses(p.losses),
-            "?" if rate is None else "%.2f" % rate, live,
+            "?" if rate is None else "%.2f" % rate, live, level_left,
             "?" if left is None else cli.format_seconds(left)))
 
 

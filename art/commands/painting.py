@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import os
 import resource
+import shutil
 import time
 
 from art.commands import cli
@@ -31,6 +32,30 @@ def available_memory():
     except OSError:
         pass
     return None
+
+
+def free_disk(path):
+    """Bytes free on the disk that holds `path` (or the nearest folder above it that
+    exists)."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    return shutil.disk_usage(probe).free
+
+
+def check_disk(folder, levels, used=0):
+    """Refuse, before any painting, a work folder whose disk cannot hold what the render
+    will write there (`art.plan.levels.disk_need`), less the `used` bytes of an earlier
+    run's that it writes over."""
+    need = plans.disk_need(levels) - used
+    free = free_disk(folder)
+    if need > free:
+        on_disk = [level for level in levels if level.history_on_disk]
+        what = "its checkpoints, level pictures and the optimiser's history of level %d" \
+            % (on_disk[-1].index + 1) if on_disk else "its checkpoints and level pictures"
+        raise ArtError("the work folder %s needs about %.1f GB free for %s, and its disk has "
+                       "%.1f GB; free some space or choose another --workdir"
+                       % (folder, need / 1e9, what, free / 1e9))
 
 
 def _loopback(address):
@@ -170,7 +195,8 @@ class Painting:
     @property
     def several(self):
         """True for a print: several levels, or tiles; it keeps a work folder."""
-        return len(self.levels) > 1 or any(level.tiles for level in self.levels)
+        return len(self.levels) > 1 or any(level.tiles or level.history_on_disk
+                                           for level in self.levels)
 
     def prepare(self):
         """Weights (the default ones fetched on first use), work folder, cluster."""
@@ -195,6 +221,7 @@ class Painting:
                 self.work.lock(create=True)
                 # Checked again under the lock: another run may have started here.
                 self.work.check_start()
+            check_disk(self.work.path, self.levels, self.work.used())
         if self.on_cluster:
             self.cluster = self._connect()
 
@@ -289,7 +316,7 @@ class Painting:
                 render.Request(self.weights, colours.content, colours.styles, self.levels,
                                init=colours.init, state=self.state),
                 render.Hooks(progress=keeper.progress, level_done=keeper.level_done,
-                             tile_map=self.tile_map))
+                             tile_map=self.tile_map, optimizer=self._optimizer))
             wall = time.time() - started
             # The checkpoint first: it is what a resumed render needs, the picture only
             # shows. Neither failing stops the other from being tried.
@@ -312,9 +339,27 @@ class Painting:
             keeper.discard()
             raise
         outcome = self._outcome(result, written, wall, failed, checkpointed)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        if self.work is not None:
+            self.work.record(run=dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z",
+                                                            time.localtime(started)),
+                                      wall_seconds=wall, peak_memory_bytes=peak,
+                                      disk_bytes=keeper.disk_peak(), status=result.status,
+                                      iterations=result.iterations,
+                                      evaluations=result.evaluations))
         if config.report:
-            self._report(result, written, wall, arithmetic, why)
+            self._report(result, written, wall, arithmetic, why, peak)
         return outcome
+
+    def _optimizer(self, level):
+        """The level's optimiser, its history in the work folder where the plan put it, or
+        where the checkpoint it resumes from has it (the memory free may have changed)."""
+        from art.engine import render   # TensorFlow: imported by `run` already
+        saved = self.state.optimizer if self.state is not None \
+            and self.state.level == level.index else None
+        on_disk = "history" in saved if saved else level.history_on_disk
+        store = self.work.history_store() if on_disk else None
+        return render.new_optimizer(level.config, level.iterations, store)
 
     def _say_where_it_resumes(self):
         source = self.resumed_from and (
@@ -388,21 +433,39 @@ class Painting:
         return next((lv.index + 1 for lv in self.levels if lv.picture == size[::-1]),
                     len(self.levels))
 
-    def _report(self, result, written, wall, arithmetic, why):
+    def _report(self, result, written, wall, arithmetic, why, peak):
         config = self.config
         h, w = self.inputs.content.shape[:2]
+        runs = self.work.runs() if self.work is not None else {"runs": [], "level_ends": {}}
+        ends = [runs["level_ends"].get(str(lv.index + 1)) for lv in self.levels]
+        if self.work is None and result.status == "done":
+            ends[-1] = result.elapsed
         report = {
             "config": config.to_dict(),
             "weights": self.weights_path, "weights_source": self.weights.source,
             "size": [w, h], "status": result.status, "message": result.message,
+            # Each level's painting time, summed over every run that painted it (None:
+            # not finished, or finished by a run that could not record it).
             "levels": [{"size": [lv.picture[1], lv.picture[0]],
                         "canvas": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
-                        "tiles": len(lv.tiles) if lv.tiles else 0} for lv in self.levels],
+                        "tiles": len(lv.tiles) if lv.tiles else 0,
+                        "history": "disk" if lv.history_on_disk else "memory",
+                        "seconds": None if end is None or (k and ends[k - 1] is None)
+                        else end - (ends[k - 1] if k else 0.0)}
+                       for k, (lv, end) in enumerate(zip(self.levels, ends))],
             "precision": {"used": arithmetic, "why": why},
             "iterations": result.iterations, "evaluations": result.evaluations,
             "wall_seconds": wall, "optimizer_seconds": result.elapsed,
             "seconds_per_evaluation": result.elapsed / max(result.evaluations, 1),
-            "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+            # This run's, and the largest of every run of this render that ended (a run
+            # killed by SIGKILL records nothing); the work folder's largest size.
+            "peak_memory_bytes": peak,
+            "peak_memory_bytes_all_runs": max([peak] + [r.get("peak_memory_bytes", 0)
+                                                        for r in runs["runs"]]),
+            "disk_bytes": max([r.get("disk_bytes") or 0 for r in runs["runs"]], default=0),
+            "runs": runs["runs"],
+            "memory_model_bytes": plans.memory_need(self.levels),
+            "disk_model_bytes": plans.disk_need(self.levels),
             # Where the picture went: --out, or beside it when unfinished; None if nowhere.
             "output": None if written is None else os.path.abspath(
                 config.out if result.status == "done" else unfinished_path(config.out)),
@@ -432,6 +495,14 @@ class _Keeper:
             self.frame_shape = self.recorder.frame_shape(painting.inputs.content.shape)
         self.checkpointed = time.time()
         self.frames = 0
+        self.disk = 0
+
+    def disk_peak(self):
+        """The work folder's largest size seen by this run (at its checkpoints and end)."""
+        work = self.painting.work
+        if work is not None:
+            self.disk = max(self.disk, work.disk_used())
+        return self.disk
 
     def progress(self, p):
         config, painting = self.config, self.painting
@@ -461,7 +532,9 @@ class _Keeper:
             raise CheckpointFailed(str(e)) from None
         # After the last level too: if its picture cannot be written (a full disk), the
         # resumed render writes it without painting again.
+        self.disk_peak()        # the level's history is still there: it is swept next
         self._checkpoint(next_state)
+        painting.work.record(level=level.index, elapsed=next_state.elapsed)
         if len(painting.levels) > 1:
             painting.say("level %d/%d done: %s" % (level.index + 1, len(painting.levels), path))
 
@@ -473,6 +546,7 @@ class _Keeper:
         except ArtError as e:
             raise CheckpointFailed(str(e)) from None
         self.checkpointed = time.time()
+        self.disk_peak()
 
     def discard(self):
         """Drop a half-recorded animation (a video's temporary file)."""

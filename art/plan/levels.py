@@ -27,13 +27,29 @@ MAXCOR = 10
 
 # Memory. One evaluation of VGG19 to conv5_1 measured ~1.9 GB at 256^2, 2.5 GB at
 # 512^2, 4.5 GB at 1024^2: a fixed part and ~2.9 kB per pixel of the piece
-# evaluated. Per pixel of the whole picture: the optimiser's float32 vectors
-# (2 per history entry, x, g, direction, trial x and g, a spare) and the
-# render's own (content, start, gradient, TV temporaries, upsampling).
+# evaluated.
 FIXED_BYTES, PIECE_BYTES_PER_PIXEL = 1.6e9, 2.9e3
-PICTURE_BYTES_PER_PIXEL = 4 * 3 * (2 * MAXCOR + 6) + 4 * 3 * 8
+# The picture's own arrays are float32 RGB, 12 bytes a pixel of the level's canvas.
+# Whatever its history, a level holds the optimiser's iterate, gradient, direction and
+# trial iterate, the gradient being summed over the tiles, the anchor's target and the
+# level's start (`art.engine.lbfgs` works a chunk at a time: no temporaries of their
+# size), and the render holds the content photo at the print's size throughout. Seven
+# by that count; eight measured (a 6000x4498 print in tiles of 1536 px, its last level's
+# history on disk: 9.54 GB peak RSS, 9.56 GB by this model; in memory with 3 pairs: 11.58
+# GB, 11.53 by this model; docs/prints.md).
+ARRAY_BYTES_PER_PIXEL = 12
+WORKING_ARRAYS = 8
+# L-BFGS's history, when it is kept in memory, 2 arrays a pair; Adam's moments, 2.
+HISTORY_ARRAYS = {"lbfgs": 2 * MAXCOR, "adam": 2}
 # A style image as read, scaled and converted: a few float32 copies of it.
 STYLE_BYTES_PER_PIXEL = 4 * 3 * 4
+# Disk. A checkpoint holds the iterate, its gradient and the level's start (and the
+# history when it is in memory), written beside the one before: twice that. A level's
+# history on disk may hold a pair being written beyond its MAXCOR.
+CHECKPOINT_ARRAYS = 3
+SPARE_PAIRS = 1
+# A level's picture (8-bit PNG) at most, uncompressed.
+PICTURE_FILE_BYTES_PER_PIXEL = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +66,8 @@ class Level:
         cropped off the level's result.
       config: the `PaintConfig` this level paints with, made once by the plan: the
         render's own at the coarsest level, with `fine_config`'s loss at the finer ones.
+      history_on_disk: the optimiser's history is kept in the work folder, not in
+        memory (`fit` decides, for a level that would not fit otherwise).
     """
     index: int
     shape: tuple
@@ -57,6 +75,7 @@ class Level:
     tiles: tuple = None
     margin: int = 0
     config: object = dataclasses.field(default=None, repr=False)
+    history_on_disk: bool = False
 
     @property
     def picture(self):
@@ -203,10 +222,55 @@ def tile_size(levels):
 
 
 def memory_need(levels):
-    """Estimated peak bytes of a render: its most demanding level. A piece's activations
-    scale with its level's deepest layer (`art.plan.layers.activation_share`)."""
-    return max(piece_bytes(level.piece_pixels, level.config.layer_names)
-               + PICTURE_BYTES_PER_PIXEL * level.pixels for level in levels)
+    """Estimated peak bytes of a render: its most demanding level (`level_need`)."""
+    final = levels[-1].picture[0] * levels[-1].picture[1]
+    return max(level_need(level, final) for level in levels)
+
+
+def level_need(level, final_pixels):
+    """Estimated peak bytes of painting `level`: one piece's evaluation, the level's own
+    arrays and its history where it is kept in memory, and the content photo at the
+    print's size (`final_pixels`)."""
+    return piece_bytes(level.piece_pixels, level.config.layer_names) \
+        + ARRAY_BYTES_PER_PIXEL * (in_memory_arrays(level) * level.pixels + final_pixels)
+
+
+def in_memory_arrays(level):
+    """How many picture-sized arrays `level` holds in memory."""
+    if level.history_on_disk:
+        return WORKING_ARRAYS
+    return WORKING_ARRAYS + HISTORY_ARRAYS.get(level.config.optimizer, 2 * MAXCOR)
+
+
+def disk_need(levels):
+    """Bytes a render's work folder needs at most: its most demanding level's checkpoint
+    (twice: the new one is written beside the last) and history on disk, and every
+    level's picture."""
+    most = 0
+    for level in levels:
+        arrays = 2 * CHECKPOINT_ARRAYS
+        if level.history_on_disk:
+            arrays += 2 * (MAXCOR + SPARE_PAIRS)
+        else:
+            arrays += 2 * HISTORY_ARRAYS.get(level.config.optimizer, 2 * MAXCOR)
+        most = max(most, ARRAY_BYTES_PER_PIXEL * arrays * level.pixels)
+    return most + sum(PICTURE_FILE_BYTES_PER_PIXEL * level.picture[0] * level.picture[1]
+                      for level in levels)
+
+
+def place_history(levels, budget):
+    """`levels` with the history of each that would not fit in `budget` bytes (None: any)
+    kept on disk, or of every one with `config.history` "disk" (L-BFGS only: Adam's two
+    moments stay in memory)."""
+    final = levels[-1].picture[0] * levels[-1].picture[1]
+
+    def on_disk(level):
+        config = level.config
+        if config.optimizer != "lbfgs" or config.history == "memory":
+            return False
+        return config.history == "disk" or (budget is not None
+                                            and level_need(level, final) > budget)
+    return [dataclasses.replace(level, history_on_disk=on_disk(level)) for level in levels]
 
 
 def piece_bytes(pixels, names):
@@ -281,19 +345,22 @@ def check_styles(levels, style_shapes, available=None):
 def one_piece_need(shape, names):
     """Estimated peak bytes of painting a picture of `shape` in one piece with `names`."""
     pixels = shape[0] * shape[1]
-    return piece_bytes(pixels, names) + PICTURE_BYTES_PER_PIXEL * pixels
+    arrays = WORKING_ARRAYS + 2 * MAXCOR + 1
+    return piece_bytes(pixels, names) + ARRAY_BYTES_PER_PIXEL * arrays * pixels
 
 
 def picture_need(shape, config):
-    """Bytes a render of `shape` needs whatever its tiles: its canvas's own arrays (the
-    picture, the optimiser's history, the targets)."""
+    """Bytes a render of `shape` needs whatever its tiles: its canvas's own arrays, the
+    history on disk."""
     margin = 2 * config.edge_margin
-    return FIXED_BYTES + PICTURE_BYTES_PER_PIXEL * (shape[0] + margin) * (shape[1] + margin)
+    return FIXED_BYTES + ARRAY_BYTES_PER_PIXEL * (
+        WORKING_ARRAYS * (shape[0] + margin) * (shape[1] + margin) + shape[0] * shape[1])
 
 
-def choose_tile_size(shape, config, available):
+def choose_tile_size(shape, config, available, disk=False):
     """The largest tiles (of 2048, 1536, 1024, 768, 512 px a side) with which a render of
-    `shape` fits in `available` bytes; None if even the smallest do not."""
+    `shape` fits in `available` bytes; None if even the smallest do not. `disk`: a
+    level's history may go to disk (`place_history`)."""
     # A picture too large for its own arrays is refused without cutting it into (for
     # 100000x100000 px) ~100k tiles first.
     if picture_need(shape, config) > available:
@@ -301,7 +368,8 @@ def choose_tile_size(shape, config, available):
     for size in (2048, 1536, 1024, 768, 512):
         if size >= max(shape):
             continue
-        if memory_need(plan(shape, config, tile_size=size)) <= available:
+        levels = place_history(plan(shape, config, tile_size=size), available if disk else None)
+        if memory_need(levels) <= available:
             return size
     return None
 
@@ -328,8 +396,10 @@ def too_big(what, need, available, remedy, how="about", where=""):
 def fit(shape, config, available=None):
     """The levels of a render of `shape` (height, width) fitted to `available` bytes.
 
-    A picture that would not fit gets tiles chosen for it, unless the config
-    gives them; one that fits in no tiling is refused, with what it needs.
+    A picture that would not fit gets tiles chosen for it, unless the config gives
+    them; then, if it still would not fit, its finest levels' L-BFGS history goes to
+    the work folder (`place_history`): a level's history is 20 pictures' worth, its
+    other arrays 8. One that fits in no tiling is refused, with what it needs.
 
     Returns:
       (levels, note): the `Level`s, and a line saying what was chosen for the user
@@ -342,23 +412,38 @@ def fit(shape, config, available=None):
     floor = picture_need(shape, config)
     if available is not None and floor > 0.9 * available:
         raise too_big(what, floor, available, "choose a smaller --size", how="at least",
-                      where=" even in tiles (its own arrays)")
-    levels = plan(shape, config)
+                      where=" even in tiles with its history on disk (its own arrays)")
+    levels = place_history(plan(shape, config), None)
     asked = bool(config.tiles or config.tile_size)
     # What art chooses for the user (one piece, or tiles) leaves a tenth of the memory
-    # spare: the estimate is within ~10% (a 4K render: 9.3 GB measured, 9.9 GB
-    # estimated), and running out of memory would kill the render. Tiles the user
-    # asked for are refused only when they do not fit at all.
+    # spare: the estimate is within ~10% (measured in docs/prints.md), and running out
+    # of memory would kill the render. Tiles the user asked for are refused only when
+    # they do not fit at all.
     if available is None or memory_need(levels) <= (1.0 if asked else 0.9) * available:
         return levels, None
-    if asked:
+    budget = (1.0 if asked else 0.9) * available
+    note = None
+    if not asked:
+        # Tiles first, with every history in memory: a print that fitted before this
+        # could go to disk is painted as it was.
+        size = choose_tile_size(shape, config, budget)
+        if size is None:
+            size = choose_tile_size(shape, config, budget, disk=True)
+        if size is None:
+            smallest = place_history(plan(shape, config, tile_size=512), budget)
+            raise too_big(what, memory_need(smallest), available, "choose a smaller --size",
+                          where=" even in tiles of 512 px with its history on disk")
+        levels = plan(shape, config, tile_size=size)
+        note = "%s does not fit in one piece here: painting it in %d tiles of about %d px" \
+            % (what, len(levels[-1].tiles), size)
+    levels = place_history(levels, budget)
+    if memory_need(levels) > budget:
         raise too_big(what, memory_need(levels), available,
                       "use more --tiles or a smaller --size", where=" in these tiles")
-    size = choose_tile_size(shape, config, 0.9 * available)
-    if size is None:
-        smallest = plan(shape, config, tile_size=512)
-        raise too_big(what, memory_need(smallest), available, "choose a smaller --size",
-                      where=" even in tiles of 512 px")
-    levels = plan(shape, config, tile_size=size)
-    return levels, ("%s does not fit in one piece here: painting it in %d tiles of about %d px"
-                    % (what, len(levels[-1].tiles), size))
+    on_disk = [level for level in levels if level.history_on_disk]
+    if on_disk:
+        gb = sum(ARRAY_BYTES_PER_PIXEL * 2 * MAXCOR * level.pixels for level in on_disk[-1:]) / 1e9
+        note = (note + "; " if note else "") + "the optimiser's history of level%s %s " \
+            "(%.0f GB) in the work folder, not in memory" % (
+                "s"[:len(on_disk) > 1], ", ".join(str(lv.index + 1) for lv in on_disk), gb)
+    return levels, note
