@@ -1,0 +1,72 @@
+"""What L-BFGS's history on disk costs per iteration at a print's size: one iteration's
+history work (the two-loop recursion over `--pairs` pairs read back from disk, and the
+new pair written with its sha256 and flushed) on vectors of a picture of `--size` WxH,
+timed with the history on disk and, where it fits, in memory.
+
+    python bench/history_cost.py --size 14043x9933 --folder /path/on/the/work/disk
+
+Compare it with an evaluation at that size (a render's s/it, e.g. in its --report).
+The folder needs 2 x (pairs + 1) pictures' worth of free disk (A0, 10 pairs: 37 GB).
+"""
+
+import argparse
+import shutil
+import tempfile
+import time
+
+import common  # noqa: F401  (the project on sys.path)
+import numpy as np
+
+from art.engine import lbfgs
+from art.files import history
+
+
+def one_iteration(optimizer, rng):
+    """The history's share of one iteration: a direction, then a new pair."""
+    started = time.perf_counter()
+    d = optimizer._direction(optimizer.pairs)
+    two_loop = time.perf_counter() - started
+    x = optimizer.x + np.float32(0.01) * d
+    g = optimizer.g + rng.standard_normal(optimizer.x.size, np.float32)
+    started = time.perf_counter()
+    pair = optimizer._pair(x, g)
+    write = time.perf_counter() - started
+    optimizer.store.discard(pair)
+    return two_loop, write
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("--size", default="14043x9933")
+    parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--folder", default=None, help="where the pairs go (default: a "
+                        "temporary folder)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    w, h = (int(v) for v in args.size.split("x"))
+    size = w * h * 3
+    rng = np.random.default_rng(0)
+    folder = tempfile.mkdtemp(dir=args.folder)
+    try:
+        store = history.DiskStore(folder)
+        optimizer = lbfgs.LBFGS(1, maxcor=args.pairs, store=store)
+        optimizer.x = rng.uniform(0, 255, size).astype(np.float32)
+        optimizer.g = rng.standard_normal(size, np.float32)
+        started = time.perf_counter()
+        for _ in range(args.pairs):
+            x = optimizer.x + rng.standard_normal(size, np.float32)
+            optimizer.pairs.append(optimizer._pair(x, optimizer.g * np.float32(1.01)))
+        print("wrote %d pairs of %.2f GB in %.1f s" % (args.pairs, 8 * size / 1e9,
+                                                     time.perf_counter() - started))
+        times = [one_iteration(optimizer, rng) for _ in range(args.repeat)]
+        two_loop = float(np.median([t[0] for t in times]))
+        write = float(np.median([t[1] for t in times]))
+        print("%s, %d pairs on disk: two-loop %.1f s, new pair %.1f s, per iteration %.1f s "
+              "(median of %d)" % (args.size, args.pairs, two_loop, write, two_loop + write,
+                                  args.repeat))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
