@@ -293,6 +293,30 @@ def test_a_finer_level_starts_from_the_coarser_picture_mirrored(tf1, random_weig
     np.testing.assert_array_equal(state.start, expected)
 
 
+def test_a_finished_levels_optimiser_is_let_go_before_the_finer_start_is_made(
+        tf1, random_weights, monkeypatch):
+    """Its history in memory and the finer level's start did not fit together at A0."""
+    import gc
+    import weakref
+    from art.engine import render, state as states
+    made, alive = [], []
+    made_after = states.state_after
+
+    def state_after(*args, **kw):
+        gc.collect()
+        alive.append([ref() is not None for ref in made])
+        return made_after(*args, **kw)
+    monkeypatch.setattr(render, "state_after", state_after)
+
+    def optimizer(level):
+        found = render.new_optimizer(level.config, level.iterations)
+        made.append(weakref.ref(found))
+        return found
+    result = run(random_weights, small_config(schedule=[2, 1]), optimizer=optimizer)
+    assert result.status == "done" and len(made) == 2
+    assert alive[0] == [False] and alive[-1] == [False, False]
+
+
 def test_a_finer_level_starts_with_noise_of_its_seed_and_level():
     from art.engine.state import state_after
     config = small_config(schedule=[2, 1, 1], edge_margin=0, fine_start_noise=12.0)

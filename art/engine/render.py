@@ -296,7 +296,14 @@ def render(request, hooks=None):
     try:
         for level in levels[first:]:
             resumed = state if state is not None and state.level == level.index else None
-            image = picture(run.level(level, start, targets, resumed), level)
+            painted = run.level(level, start, targets, resumed)
+            image = picture(painted, level)
+            # Let the level's optimiser go before the finer level's start is made: its
+            # history in memory (an A0 poster's level 5: 8.5 GB) and the finer start with
+            # its temporaries did not fit together (an A0 run was killed there at 24.4 GB).
+            run.keep(level, lambda painted=painted: painted,
+                     lambda level=level, image=image: state_after(
+                         levels, level.index, image, run.clock.elapsed))
             after = state_after(levels, level.index, image, run.clock.elapsed)
             start = after.start
             if hooks.level_done is not None:
