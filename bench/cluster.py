@@ -138,9 +138,20 @@ def main():
     parser.add_argument("--tiles", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--tile-threads", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--model-only", action="store_true", help="measure nothing: the "
+                        "predictions again from results/cluster.json's measurements")
     args = parser.parse_args()
+    path = os.path.join(common.RESULTS, "cluster.json")
+    if args.model_only:
+        with open(path) as f:
+            report = json.load(f)
+        style = common.load_pair(args.content, args.style, report["size"][0])[1]
+        predictions(report, style.shape[0] / style.shape[1])
+        with open(path, "w") as f:
+            json.dump(report, f, indent=1)
+        print("wrote %s" % path)
+        return
 
-    from art.commands import cli
     from art.engine import startup
     from art.files import atomic
     from art.plan import levels as plans
@@ -269,28 +280,59 @@ def main():
             name, predicted, measured[name]["seconds"],
             100 * (predicted / measured[name]["seconds"] - 1)), flush=True)
 
-    # 8K on k machines of this kind.
+    predictions(report, style.shape[0] / style.shape[1])
+    with open(path, "w") as f:
+        json.dump(report, f, indent=1)
+    print("wrote %s" % path)
+
+
+def history_seconds_per_pixel():
+    """The L-BFGS history's work on disk per iteration and per pixel, from the newest
+    A0-sized line of results/history_cost.jsonl, or None when there is none."""
+    path = os.path.join(common.RESULTS, "history_cost.jsonl")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        lines = [json.loads(line) for line in f if line.strip()]
+    lines = [line for line in lines if line["pairs"] == 10]
+    if not lines:
+        return None
+    newest = lines[-1]
+    return newest["per_iteration_seconds"] / (newest["size"][0] * newest["size"][1])
+
+
+def predictions(report, style_aspect):
+    """The model with `report`'s measurements: a 4K render on one machine (to hold against
+    a render's --report), an 8K render and an A0 poster on 1, 4 and 16 machines like this
+    one. Adds them to `report` and prints them."""
+    from art.commands import cli
+    from art.config import PaintConfig
+    from art.plan import levels as plans
+    shape = report["size"][1], report["size"][0]
+    pixels_here = shape[0] * shape[1]
+    tile_times = {int(k): v for k, v in report["tile_seconds"].items()}
     tile_rate = sum(tile_times[2]) / sum(report["tile_outer_pixels"])     # s per outer pixel
-    whole_rate = measured["whole 1x2"]["seconds"] / (shape[0] * shape[1])
+    whole_rate = report["measured"]["whole 1x2"]["seconds"] / pixels_here
     # Targets are forward passes only: pass 1's share of a tile's time.
     forward_share = sum(report["forward_seconds"]["2"]) / sum(tile_times[2])
     report["forward_share"] = forward_share
-    pixels_here = shape[0] * shape[1]
-    driver_rate = driver / pixels_here
-    lbfgs_rate = optimiser / pixels_here
+    driver_rate = report["driver_seconds"] / pixels_here
+    lbfgs_rate = report["lbfgs_iteration_seconds"] / pixels_here
+    # The history on disk is the driver's alone: one more machine does not shorten it.
+    history_rate = history_seconds_per_pixel()
     grams_bytes = 4 * GRAM_FLOATS
     evaluations_per_iteration = 413 / 403     # the 4K render (bench/results/render_4k.json)
-    target = PaintConfig(size="8k")
-    big = plans.plan((4320, 7680), target, tile_size=1024)
-    style_aspect = style.shape[0] / style.shape[1]
 
     def predict(levels, k, bandwidth):
         total, per_level = 0.0, []
         for level in levels:
             pixels = level.shape[0] * level.shape[1]
             evaluations = level.iterations * evaluations_per_iteration
+            per_iteration = lbfgs_rate * pixels
+            if level.history_on_disk:
+                per_iteration += history_rate * pixels
             if not level.tiles:
-                seconds = evaluations * whole_rate * pixels + level.iterations * lbfgs_rate * pixels
+                seconds = evaluations * whole_rate * pixels + level.iterations * per_iteration
                 # Targets: content + style, forward once, on the driver.
                 seconds += (1 + style_aspect) * whole_rate * pixels * forward_share
             else:
@@ -301,7 +343,7 @@ def main():
                 moved = 2 * 12 * sum(outer) + grams_bytes * (len(outer) + 1)
                 transfer = 0.0 if k == 1 else moved / bandwidth
                 per_eval = max(loads) + transfer + driver_rate * pixels
-                seconds = evaluations * per_eval + level.iterations * lbfgs_rate * pixels
+                seconds = evaluations * per_eval + level.iterations * per_iteration
                 seconds += (1 + style_aspect) * forward_share * max(loads)
             per_level.append(seconds)
             total += seconds
@@ -315,29 +357,38 @@ def main():
     print("model      4K render on 1 machine: predicted %s (levels %s)" % (
         cli.format_seconds(predicted_4k), ", ".join(cli.format_seconds(s) for s in levels_4k)))
 
-    table = []
-    for k in (1, 4, 16):
-        for name, bandwidth in (("1 Gbit/s", GBIT), ("10 Gbit/s", 10 * GBIT)):
-            if k == 1 and bandwidth != GBIT:
-                continue
-            seconds, per_level = predict(big, k, bandwidth)
-            last = big[-1]
-            outer = [t.outer_shape[0] * t.outer_shape[1] for t in last.tiles]
-            table.append({"machines": k, "link": "none" if k == 1 else name, "seconds": seconds,
-                          "levels": per_level,
-                          "bytes_per_evaluation": 2 * 12 * sum(outer)
-                          + grams_bytes * (len(outer) + 1)})
-            print("8K on %2d machine%s %-10s %s  (levels %s)" % (
-                k, "s"[:k > 1], "" if k == 1 else name, cli.format_seconds(seconds),
-                ", ".join(cli.format_seconds(s) for s in per_level)), flush=True)
-    report["prediction_8k"] = {"levels": [{"size": [lv.shape[1], lv.shape[0]],
-                                           "iterations": lv.iterations,
-                                           "tiles": len(lv.tiles or ())} for lv in big],
-                               "table": table}
-    path = os.path.join(common.RESULTS, "cluster.json")
-    with open(path, "w") as f:
-        json.dump(report, f, indent=1)
-    print("wrote %s" % path)
+    # 8K as this machine picks it for 1024-px tiles; A0 as the A0 render here painted it:
+    # 70 tiles of 1536 px, the last level's history in the work folder.
+    prints = {"8k": plans.plan((4320, 7680), PaintConfig(size="8k"), tile_size=1024)}
+    if history_rate is None:
+        print("model      no A0 line in results/history_cost.jsonl: run bench/history_cost.py "
+              "for the A0 prediction")
+    else:
+        a0 = plans.plan((9933, 14043), PaintConfig(size="a0"), tile_size=1536)
+        prints["a0"] = plans.place_history(a0, 0.9 * 22.7e9)
+    for name, big in prints.items():
+        table = []
+        last = big[-1]
+        outer = [t.outer_shape[0] * t.outer_shape[1] for t in last.tiles]
+        for k in (1, 2, 4, 16):
+            for link, bandwidth in (("1 Gbit/s", GBIT), ("10 Gbit/s", 10 * GBIT)):
+                if k == 1 and bandwidth != GBIT:
+                    continue
+                seconds, per_level = predict(big, k, bandwidth)
+                table.append({"machines": k, "link": "none" if k == 1 else link,
+                              "seconds": seconds, "levels": per_level,
+                              "bytes_per_evaluation": 2 * 12 * sum(outer)
+                              + grams_bytes * (len(outer) + 1)})
+                print("%-3s on %2d machine%s %-10s %s  (levels %s)" % (
+                    name, k, "s"[:k > 1], "" if k == 1 else link, cli.format_seconds(seconds),
+                    ", ".join(cli.format_seconds(s) for s in per_level)), flush=True)
+        report["prediction_" + name] = {
+            "levels": [{"size": [lv.shape[1], lv.shape[0]], "iterations": lv.iterations,
+                        "tiles": len(lv.tiles or ()), "history_on_disk": lv.history_on_disk}
+                       for lv in big],
+            "table": table}
+    if history_rate is not None:
+        report["history_seconds_per_pixel"] = history_rate
 
 
 if __name__ == "__main__":

@@ -1,21 +1,27 @@
 """What L-BFGS's history on disk costs per iteration at a print's size: one iteration's
 history work (the two-loop recursion over `--pairs` pairs read back from disk, and the
 new pair written with its sha256 and flushed) on vectors of a picture of `--size` WxH,
-timed with the history on disk and, where it fits, in memory.
+with the history on disk.
 
     python bench/history_cost.py --size 14043x9933 --folder /path/on/the/work/disk
 
 Compare it with an evaluation at that size (a render's s/it, e.g. in its --report).
-The folder needs 2 x (pairs + 1) pictures' worth of free disk (A0, 10 pairs: 37 GB).
+The folder needs 2 x (pairs + 1) pictures' worth of free disk (A0, 10 pairs: 37 GB), and
+the process ~4 pictures' worth of memory (A0: 7 GB): run it alone. Appends a line to
+bench/results/history_cost.jsonl, which bench/cluster.py's model reads.
 """
 
 import argparse
+import json
+import os
 import shutil
+import sys
 import tempfile
 import time
 
-import common  # noqa: F401  (the project on sys.path)
+import common
 import numpy as np
+import peak
 
 from art.engine import lbfgs
 from art.files import history
@@ -64,6 +70,15 @@ def main():
         print("%s, %d pairs on disk: two-loop %.1f s, new pair %.1f s, per iteration %.1f s "
               "(median of %d)" % (args.size, args.pairs, two_loop, write, two_loop + write,
                                   args.repeat))
+        line = {"date": common.now(), "cpu": peak.cpu_info(), "size": [w, h],
+                "pairs": args.pairs, "repeat": args.repeat,
+                "command": "python bench/" + " ".join(
+                    [os.path.basename(sys.argv[0])] + sys.argv[1:]),
+                "two_loop_seconds": two_loop, "write_seconds": write,
+                "per_iteration_seconds": two_loop + write,
+                "all_seconds": [list(t) for t in times]}
+        with open(os.path.join(common.RESULTS, "history_cost.jsonl"), "a") as f:
+            f.write(json.dumps(line) + "\n")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
