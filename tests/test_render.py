@@ -233,9 +233,12 @@ def test_resume_gives_the_same_picture(tf1, random_weights, tmp_path, mode, stop
     assert part.status == "interrupted" and part.state is not None
     folder = workdir.Workdir(tmp_path)
     folder.save_state(part.state.to_arrays())
-    rest = run(random_weights, config, state=RenderState.from_arrays(folder.load_state()))
+    saved = RenderState.from_arrays(folder.load_state())
+    rest = run(random_weights, config, state=saved)
     assert rest.status == "done"
     np.testing.assert_array_equal(rest.image, whole.image)
+    # Handed to the optimiser, not kept beside it for the rest of the render.
+    assert not saved.optimizer
 
 
 @pytest.mark.slow

@@ -422,6 +422,10 @@ class _Render:
                 raise ArtError("the saved state is for another render (its picture has %d "
                                "values, this level's %d)" % (np.size(saved["x"]), start.size))
             optimizer.restore(saved)
+            # The optimiser now holds the saved arrays (not copies); the state keeps none,
+            # or they would outlive the pairs the optimiser drops, all the level: at A0,
+            # a resumed level's 10 pairs in memory beside 10 new ones.
+            saved.clear()
         steps = _Steps(self, level, optimizer, start, piece)
         self.keep(level, steps.level_picture, steps.state)
         done_before, evaluations_before = optimizer.iterations, optimizer.evaluations
