@@ -113,16 +113,23 @@ class Optimizer:
             return loss, grad
 
         self._fun = fun
-        if x0 is not None:
-            self._start(np.clip(np.asarray(x0, np.float32).ravel(), self.low, self.high))
-        elif self.x is None:
-            raise ValueError("minimize needs x0, or a state given to restore()")
-        while self.iterations < self.maxiter and not self.stalled():
-            if not self._step():
-                break
-            if step_callback is not None:
-                step_callback(self.x)
-        return self.x
+        try:
+            if x0 is not None:
+                self._start(np.clip(np.asarray(x0, np.float32).ravel(), self.low, self.high))
+            elif self.x is None:
+                raise ValueError("minimize needs x0, or a state given to restore()")
+            while self.iterations < self.maxiter and not self.stalled():
+                if not self._step():
+                    break
+                if step_callback is not None:
+                    step_callback(self.x)
+            return self.x
+        finally:
+            # `fun` holds the callbacks, and they often hold this optimiser (a render's
+            # steps keep it for its checkpoints): a cycle, which only Python's collector
+            # frees, and it runs rarely beside TensorFlow's objects. An A0 level's history
+            # in memory (8.5 GB) outlived its level that way and the kernel killed the render.
+            self._fun = None
 
 
 class Adam(Optimizer):
