@@ -334,3 +334,38 @@ def test_the_report_of_an_unfinished_run_names_where_its_picture_went(paint, tmp
         "full" % (tmp_path / "out.unfinished.png")]
     written = json.loads(report.read_text())
     assert written["output"] is None and written["output_size"] is None
+
+
+def test_the_report_sums_each_levels_time_over_the_runs_that_painted_it(paint, tmp_path,
+                                                                        monkeypatch):
+    """Issue 30: a print painted over several runs reports every run, each level's time
+    summed over them, and each level's peak memory beside the model's estimate."""
+    work, report = tmp_path / "work", tmp_path / "run.json"
+    args = [*SHALLOW, *FLOAT32, "--init", "noise", "--size", "48", "--schedule", "2,2",
+            "--out", str(tmp_path / "out.png"),
+            "--workdir", str(work), "--report", str(report)]
+    with monkeypatch.context() as patch:
+        real = untiled.WholeEvaluator.evaluate
+
+        def evaluate(self, image):
+            if image.shape[1] > 64:         # level 2's first (canvases have margins)
+                raise KeyboardInterrupt
+            return real(self, image)
+        patch.setattr(untiled.WholeEvaluator, "evaluate", evaluate)
+        assert paint(*args).returncode == 130
+    cut = json.loads(report.read_text())
+    assert cut["status"] == "interrupted" and len(cut["runs"]) == 1
+    first, second = cut["levels"]
+    assert first["seconds"] > 0 and second["seconds"] is None
+    assert first["peak_memory_bytes"] > 1e8 and second["peak_memory_bytes"] is None
+    paint(*args, "--resume", str(work), check=0)
+    done = json.loads(report.read_text())
+    assert done["status"] == "done" and len(done["runs"]) == 2
+    assert [level["seconds"] for level in done["levels"]][0] == first["seconds"]
+    # All the painting over both runs, but the last level's picture and checkpoint,
+    # written after its clock stopped.
+    painted = sum(level["seconds"] for level in done["levels"])
+    assert 0.95 * done["optimizer_seconds"] < painted <= done["optimizer_seconds"]
+    assert all(level["peak_memory_bytes"] > 1e8 and level["memory_model_bytes"] > 1e9
+               for level in done["levels"])
+    assert done["peak_memory_bytes_all_runs"] == max(r["peak_memory_bytes"] for r in done["runs"])

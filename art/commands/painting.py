@@ -22,6 +22,11 @@ from art.files import animate, atomic, fetch, images, weights as weights_mod, wo
 from art.plan import levels as plans, precision
 
 
+def peak_memory():
+    """This process's peak resident memory so far, in bytes (what `time -v` reports)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 def available_memory():
     """Bytes of memory available to a new process (Linux), or None where unknown."""
     try:
@@ -339,7 +344,7 @@ class Painting:
             keeper.discard()
             raise
         outcome = self._outcome(result, written, wall, failed, checkpointed)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        peak = peak_memory()
         if self.work is not None:
             self.work.record(run=dict(started=time.strftime("%Y-%m-%dT%H:%M:%S%z",
                                                             time.localtime(started)),
@@ -436,8 +441,10 @@ class Painting:
     def _report(self, result, written, wall, arithmetic, why, peak):
         config = self.config
         h, w = self.inputs.content.shape[:2]
-        runs = self.work.runs() if self.work is not None else {"runs": [], "level_ends": {}}
+        runs = self.work.runs() if self.work is not None else \
+            {"runs": [], "level_ends": {}, "level_peaks": {}}
         ends = [runs["level_ends"].get(str(lv.index + 1)) for lv in self.levels]
+        final = self.levels[-1].picture[0] * self.levels[-1].picture[1]
         if self.work is None and result.status == "done":
             ends[-1] = result.elapsed
         report = {
@@ -451,7 +458,12 @@ class Painting:
                         "tiles": len(lv.tiles) if lv.tiles else 0,
                         "history": "disk" if lv.history_on_disk else "memory",
                         "seconds": None if end is None or (k and ends[k - 1] is None)
-                        else end - (ends[k - 1] if k else 0.0)}
+                        else end - (ends[k - 1] if k else 0.0),
+                        # The process's peak when the level ended (None: not known), the
+                        # level's own where it is the largest of its run so far; beside
+                        # what the memory model estimates for the level alone.
+                        "peak_memory_bytes": runs["level_peaks"].get(str(lv.index + 1)),
+                        "memory_model_bytes": plans.level_need(lv, final)}
                        for k, (lv, end) in enumerate(zip(self.levels, ends))],
             "precision": {"used": arithmetic, "why": why},
             "iterations": result.iterations, "evaluations": result.evaluations,
@@ -534,7 +546,7 @@ class _Keeper:
         # resumed render writes it without painting again.
         self.disk_peak()        # the level's history is still there: it is swept next
         self._checkpoint(next_state)
-        painting.work.record(level=level.index, elapsed=next_state.elapsed)
+        painting.work.record(level=level.index, elapsed=next_state.elapsed, peak=peak_memory())
         if len(painting.levels) > 1:
             painting.say("level %d/%d done: %s" % (level.index + 1, len(painting.levels), path))
 

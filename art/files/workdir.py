@@ -119,25 +119,32 @@ class Workdir:
 
     def runs(self):
         """What runs.json says: {"runs": [one dict per run that ended], "level_ends":
-        {level number (str): seconds of painting when it ended}}; empty when unreadable."""
+        {level number (str): seconds of painting when it ended}, "level_peaks": {level
+        number (str): the peak memory of the run that finished it, in bytes, when it
+        ended}}; empty when unreadable."""
         try:
             with open(self._file(RUNS)) as f:
                 found = json.load(f)
             if isinstance(found.get("runs"), list) and isinstance(found.get("level_ends"), dict):
+                # Written before the peaks were kept: none known.
+                if not isinstance(found.setdefault("level_peaks", {}), dict):
+                    found["level_peaks"] = {}
                 return found
         except (OSError, ValueError, AttributeError):
             pass
-        return {"runs": [], "level_ends": {}}
+        return {"runs": [], "level_ends": {}, "level_peaks": {}}
 
-    def record(self, run=None, level=None, elapsed=None):
+    def record(self, run=None, level=None, elapsed=None, peak=None):
         """Add a finished `run` (a dict), or the painting time `elapsed` at the end of
-        level `level` (from 0), to runs.json. A failure to write it (a full disk) is not
-        a failure of the render: the report then has less to say."""
+        level `level` (from 0) and the process's `peak` memory then, to runs.json. A
+        failure to write it (a full disk) is not a failure of the render: the report
+        then has less to say."""
         found = self.runs()
         if run is not None:
             found["runs"].append(run)
         if level is not None:
             found["level_ends"][str(level + 1)] = elapsed
+            found["level_peaks"][str(level + 1)] = peak
         try:
             write_json(self._file(RUNS), found)
         except ArtError:
