@@ -16,6 +16,12 @@ sys.path.insert(0, ROOT)
 SHARED_IMAGES = os.path.join(os.path.dirname(ROOT), "shared", "images")
 PAINT = os.path.join(ROOT, "scripts", "paint.py")
 
+# A suite started in the background by a shell (`cmd &`, nohup) inherits SIGINT ignored, and
+# so would every script it runs: the tests that press Ctrl-C on a script then wait for an
+# exit that never comes. Handled here, it is the default again in every child.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 from art.engine import startup  # noqa: E402
 from art.plan import layers  # noqa: E402
 from art.files import weights as weights_mod  # noqa: E402
