@@ -441,8 +441,7 @@ class Painting:
     def _report(self, result, written, wall, arithmetic, why, peak):
         config = self.config
         h, w = self.inputs.content.shape[:2]
-        runs = self.work.runs() if self.work is not None else \
-            {"runs": [], "level_ends": {}, "level_peaks": {}}
+        runs = self.work.runs() if self.work is not None else workdir.no_runs()
         ends = [runs["level_ends"].get(str(lv.index + 1)) for lv in self.levels]
         final = self.levels[-1].picture[0] * self.levels[-1].picture[1]
         if self.work is None and result.status == "done":

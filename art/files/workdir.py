@@ -97,6 +97,11 @@ def differences(saved, wanted):
     return found[:4]
 
 
+def no_runs():
+    """What runs.json says of a render no run has recorded (`Workdir.runs`)."""
+    return {"runs": [], "level_ends": {}, "level_peaks": {}}
+
+
 class Workdir:
     """A render's folder. `start` for a new render, `resume` to continue one."""
 
@@ -132,7 +137,7 @@ class Workdir:
                 return found
         except (OSError, ValueError, AttributeError):
             pass
-        return {"runs": [], "level_ends": {}, "level_peaks": {}}
+        return no_runs()
 
     def record(self, run=None, level=None, elapsed=None, peak=None):
         """Add a finished `run` (a dict), or the painting time `elapsed` at the end of
