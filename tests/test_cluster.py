@@ -334,12 +334,14 @@ def test_a_lost_scheduler_keeps_the_checkpoint_and_resume_finishes_here(cli, sch
 
 
 @pytest.mark.cluster
-@pytest.mark.parametrize("signum,status,said", [(signal.SIGINT, 130, "interrupted"),
-                                                (signal.SIGHUP, 129, "hung up (SIGHUP)")])
-def test_ctrl_c_on_local_workers_is_one_line_and_resumes(cli, tmp_path, signum, status, said):
+@pytest.mark.parametrize("signum,status,said,on", [
+    (signal.SIGINT, 130, "interrupted", ["--workers", "2"]),
+    (signal.SIGHUP, 129, "hung up (SIGHUP)", [])])
+def test_ctrl_c_on_local_workers_is_one_line_and_resumes(cli, tmp_path, signum, status, said,
+                                                         on):
     """Ctrl-C in a terminal, or the terminal closing (SIGHUP), reaches the whole process
     group, --workers' processes too: still one line, the checkpoint, and a --resume that
-    paints the one-process picture."""
+    paints the one-process picture, on workers again or on this machine alone."""
     d, flags, local = cli
     work = tmp_path / "cut.work"
     proc = subprocess.Popen([sys.executable, PAINT] + flags + ["--workers", "2", "--out",
@@ -356,6 +358,5 @@ def test_ctrl_c_on_local_workers_is_one_line_and_resumes(cli, tmp_path, signum, 
     assert proc.returncode == status, err
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith(said), err
-    paint(flags + ["--workers", "2", "--out", str(tmp_path / "resumed.png"), "--resume",
-                   str(work)], check=0)
+    paint(flags + on + ["--out", str(tmp_path / "resumed.png"), "--resume", str(work)], check=0)
     np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / "resumed.png")), local)

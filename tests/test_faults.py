@@ -581,11 +581,12 @@ def test_a_real_read_only_folder_is_refused_before_any_work(tmp_path, paint):
 RENDER = ["--size", "96", "--schedule", "3,30", "--tile-size", "48", "--init", "noise",
           "--print-every", "1", "--style-layers", "conv1_1,conv2_1", "--content-layers",
           "conv2_2", "--precision", "float32"]
-# (signal, the progress line it is sent at, exit status, the size of the picture written)
+# (signal, the progress line it is sent at, exit status, the size of the picture written).
+# Each signal once: a cut in level 1 and one in level 2 follow the same path whichever
+# signal makes them.
 CUTS = {
     "SIGINT before the first checkpoint": (signal.SIGINT, "painting ", 130, None),
     "SIGTERM in level 1": (signal.SIGTERM, "level 1/2 48x36  iteration 2/", 143, (48, 36)),
-    "SIGTERM in level 2": (signal.SIGTERM, "level 2/2 96x72  iteration 5/", 143, (96, 72)),
     "SIGHUP in level 2": (signal.SIGHUP, "level 2/2 96x72  iteration 2/", 129, (96, 72)),
     "SIGKILL in level 2": (signal.SIGKILL, "level 2/2 96x72  iteration 3/", -9, None),
 }

@@ -216,15 +216,29 @@ def test_levels_go_coarse_to_fine(tf1, random_weights):
     np.testing.assert_array_equal(again.image, result.image)
 
 
+@pytest.fixture(scope="module")
+def uninterrupted(tf1, random_weights):
+    """The uninterrupted render of a config, painted once for the resumes cut at several
+    points that must all finish it."""
+    painted = {}
+
+    def picture(config):
+        key = repr(config)   # the config holds dicts: not hashable, but its repr is exact
+        if key not in painted:
+            painted[key] = run(random_weights, config).image
+        return painted[key]
+    return picture
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["exact", "independent"])
 @pytest.mark.parametrize("stop", [(1, 2), (2, 1), (2, 3)])
-def test_resume_gives_the_same_picture(tf1, random_weights, tmp_path, mode, stop):
+def test_resume_gives_the_same_picture(tf1, random_weights, uninterrupted, tmp_path, mode,
+                                       stop):
     """Ctrl-C after any iteration, the state through the work folder, and a second run
     finish the picture an uninterrupted run paints."""
     from art.files import workdir
     config = small_config(tile_size=32, tile_mode=mode)
-    whole = run(random_weights, config)
 
     def interrupt(p):
         if (p.level, p.iteration) == stop and p.tile in (0, 2):
@@ -236,7 +250,7 @@ def test_resume_gives_the_same_picture(tf1, random_weights, tmp_path, mode, stop
     saved = RenderState.from_arrays(folder.load_state())
     rest = run(random_weights, config, state=saved)
     assert rest.status == "done"
-    np.testing.assert_array_equal(rest.image, whole.image)
+    np.testing.assert_array_equal(rest.image, uninterrupted(config))
     # Handed to the optimiser, not kept beside it for the rest of the render.
     assert not saved.optimizer
 
