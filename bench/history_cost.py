@@ -27,6 +27,9 @@ from art.engine import lbfgs
 from art.files import history
 
 
+DROP_CACHES = "/proc/sys/vm/drop_caches"
+
+
 def one_iteration(optimizer, rng):
     """The history's share of one iteration: a direction, then a new pair."""
     started = time.perf_counter()
@@ -48,7 +51,13 @@ def main():
     parser.add_argument("--folder", default=None, help="where the pairs go (default: a "
                         "temporary folder)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--cold", action="store_true",
+                        help="empty the kernel's page cache before each iteration (root): "
+                        "every pair read from the disk, as at A0, where the render's own "
+                        "memory leaves the cache a few GB")
     args = parser.parse_args()
+    if args.cold and not os.access(DROP_CACHES, os.W_OK):
+        sys.exit("error: --cold needs to write %s (root)" % DROP_CACHES)
     w, h = (int(v) for v in args.size.split("x"))
     size = w * h * 3
     rng = np.random.default_rng(0)
@@ -64,14 +73,20 @@ def main():
             optimizer.pairs.append(optimizer._pair(x, optimizer.g * np.float32(1.01)))
         print("wrote %d pairs of %.2f GB in %.1f s" % (args.pairs, 8 * size / 1e9,
                                                      time.perf_counter() - started))
-        times = [one_iteration(optimizer, rng) for _ in range(args.repeat)]
+        times = []
+        for _ in range(args.repeat):
+            if args.cold:
+                os.sync()
+                with open(DROP_CACHES, "w") as f:
+                    f.write("1\n")
+            times.append(one_iteration(optimizer, rng))
         two_loop = float(np.median([t[0] for t in times]))
         write = float(np.median([t[1] for t in times]))
-        print("%s, %d pairs on disk: two-loop %.1f s, new pair %.1f s, per iteration %.1f s "
-              "(median of %d)" % (args.size, args.pairs, two_loop, write, two_loop + write,
-                                  args.repeat))
+        print("%s, %d pairs on disk%s: two-loop %.1f s, new pair %.1f s, per iteration %.1f s "
+              "(median of %d)" % (args.size, args.pairs, ", cache emptied" if args.cold else "",
+                                  two_loop, write, two_loop + write, args.repeat))
         line = {"date": common.now(), "cpu": peak.cpu_info(), "size": [w, h],
-                "pairs": args.pairs, "repeat": args.repeat,
+                "pairs": args.pairs, "repeat": args.repeat, "cold": args.cold,
                 "command": "python bench/" + " ".join(
                     [os.path.basename(sys.argv[0])] + sys.argv[1:]),
                 "two_loop_seconds": two_loop, "write_seconds": write,
