@@ -227,8 +227,7 @@ class PaintConfig:
                               metavar="PX")
     init: str = option("content", "starting image: content, noise, or an image path",
                        metavar="{content,noise,PATH}")
-    seed: int = option(0, "random seed (noise start); the same seed repeats a run, exactly "
-                          "with TensorFlow on one thread (docs/prints.md)")
+    seed: int = option(0, "random seed (noise start); the same seed repeats a run exactly")
     preserve_colors: bool = option(False, "keep the content photo's colours: only the luminance "
                                    "of the painting is kept")
     match_colors: bool = option(False, "match the style images' colour statistics to the photo "

@@ -180,3 +180,27 @@ def test_real_weights(tf1, real_weights_path):
     assert len({t.outer for t in tiles}) == 3
     loss_error, term_error, grad_error = compare(tf1, w, config, shape, tiles)
     assert loss_error < LOSS_TOL and term_error < LOSS_TOL and grad_error < GRAD_TOL
+
+
+def test_no_gradient_is_a_sum_of_more_than_two(tf1, random_weights):
+    """A picture's gradient repeats bit for bit: TensorFlow's AddN starts its sum at whichever
+    input buffer it may reuse at run time, so a sum of three or more changes its float order
+    from run to run (measured: renders of one command differed by up to 40 grey levels);
+    a sum of two does not (`terms.gradients`, `terms.in_order`). Every term on, so that the picture and the
+    layers each feed several terms."""
+    from art.engine import terms, tiled, untiled
+    config = config_of(DEEP, moment_weight=1.0, tv_weight=1.0, anchor_weight=1.0)
+    shape = (32, 48)
+    content, style, image = pictures(shape)
+    content_t = untiled.content_targets(random_weights, content, config)
+    content_t["anchor"] = terms.anchor_target(content)
+    style_t = untiled.style_targets(random_weights, [style], None, config)
+    tiles = tiling.tiles_for(shape, n_tiles=2, names=names(config))
+    with untiled.WholeEvaluator(random_weights, config, shape, content_t, style_t) as whole, \
+            tiled.TiledEvaluator(random_weights, config, shape, content_t, style_t, tiles) as ev:
+        ev.evaluate(image)
+        graphs = [whole.graph, ev.tile_map.runner.graph, ev.reducer.graph]
+        sums = [len(op.inputs) for g in graphs for op in g.get_operations() if op.type == "AddN"]
+    # The picture has 5 gradients to sum (VGG's and 4 from tv), a layer up to 3; the loss
+    # adds 5 style layers and 4 terms.
+    assert len(sums) > 10 and max(sums) == 2

@@ -92,8 +92,8 @@ class TileRunner:
             self.cotangents = {k: tf1.placeholder(tf.float32, self.stats[k].shape,
                                                   name="cotangent_" + k.replace("/", "_"))
                                for k in self.keys}
-            self.grad = tf.gradients([self.stats[k] for k in self.keys], self.crop,
-                                     grad_ys=[self.cotangents[k] for k in self.keys])[0]
+            self.grad = terms.gradients([self.stats[k] for k in self.keys], self.crop,
+                                        grad_ys=[self.cotangents[k] for k in self.keys])[0]
         # Evaluations only feed and run; an op added later would be a per-call rebuild.
         self.graph.finalize()
         self.session = new_session(self.graph, threads)
@@ -274,7 +274,7 @@ class Reducer:
                                               name="total_" + k.replace("/", "_"))
                            for k in self.keys}
             total, breakdown = terms.combine(used, self.totals, targets, shape, tf.float64)
-            grads = tf.gradients(total, [self.totals[k] for k in self.keys])
+            grads = terms.gradients(total, [self.totals[k] for k in self.keys])
             # A statistic the loss does not read (none today) has no gradient: zero.
             self.fetches = (total, breakdown, [tf.zeros_like(self.totals[k]) if g is None else g
                                                for k, g in zip(self.keys, grads)])

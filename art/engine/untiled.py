@@ -152,8 +152,8 @@ class WholeEvaluator:
             # so that the picture is not copied into the graph as a constant.
             initial = tf1.placeholder(tf.float32, (1,) + self.image_shape, name="initial")
             self.image = tf1.Variable(initial, name="image", use_resource=False)
-            total, terms = build_loss(self.image, weights, config, content_t, style_t)
-            self.fetches = (total, tf.gradients(total, self.image)[0], terms)
+            total, breakdown = build_loss(self.image, weights, config, content_t, style_t)
+            self.fetches = (total, terms.gradients(total, self.image)[0], breakdown)
         self.graph.finalize()
         self.session = new_session(self.graph)
         self.session.run(self.image.initializer,
