@@ -34,6 +34,8 @@ def main():
                              "centre, cropped to 16:9)")
     parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--flags", default="", help="paint.py flags for the level")
+    parser.add_argument("--pairs", type=int,
+                        help="L-BFGS history pairs (default: paint.py's, art.plan.levels.MAXCOR)")
     parser.add_argument("--score-every", type=int, default=20)
     parser.add_argument("--reference", help="a picture of --size to compare detail with")
     parser.add_argument("--detail-only", action="store_true",
@@ -55,6 +57,9 @@ def main():
     from art.quality import seams
     from art.files import weights as weights_mod
     from art.quality import yardstick
+    if args.pairs:
+        # The optimiser is made in art.engine.render with the MAXCOR it imported.
+        render.MAXCOR = args.pairs
     weights = weights_mod.load(args.weights)
     size = images.parse_size(args.size)
     photo = images.load_image(args.content)
@@ -110,7 +115,8 @@ def main():
     if args.out:
         images.save_image(args.out, result.image)
     line = dict(date=common.now(), coarse=args.coarse, size=list(level.shape),
-                flags=args.flags, iterations=result.iterations, evaluations=result.evaluations,
+                flags=args.flags, pairs=render.MAXCOR, iterations=result.iterations,
+                evaluations=result.evaluations,
                 seconds=seconds, curve=curve, out=args.out)
     with open(args.results, "a") as f:
         f.write(json.dumps(line) + "\n")
