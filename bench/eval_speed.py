@@ -8,7 +8,8 @@
     python bench/eval_speed.py --padding zero reflect          # what the convolutions see past the border
 
 The graph is the engine's: `art.engine.untiled.build_loss` on a reference variable
-with the default PaintConfig (content conv4_2; style conv1_1..conv5_1; TV),
+with the default PaintConfig (content conv4_2; style conv1_1..conv5_1; TV), its
+gradient by `art.engine.terms.gradients`,
 targets from tubingen.jpg and starry_night.jpg, and each evaluation is what
 L-BFGS does: one session.run of [loss, gradient, loss breakdown] with the image
 variable fed. The time is the median over --repeats runs after --warmup runs;
@@ -106,7 +107,7 @@ def child(args):
     tf = startup.quiet_tensorflow()
     tf1 = tf.compat.v1
     import numpy as np
-    from art.engine import untiled
+    from art.engine import terms, untiled
     from art.files import weights as weights_mod
     from art.config import PaintConfig
 
@@ -121,9 +122,9 @@ def child(args):
     graph = tf.Graph()
     with graph.as_default():
         image_var = tf1.Variable(content[None], name="image", use_resource=False)
-        total, terms = untiled.build_loss(image_var, weights, config, content_t, style_t)
-        grads = tf.gradients(total, [image_var])
-        fetches = [total, grads, [terms[k] for k in sorted(terms)]]
+        total, breakdown = untiled.build_loss(image_var, weights, config, content_t, style_t)
+        grads = terms.gradients(total, [image_var])
+        fetches = [total, grads, [breakdown[k] for k in sorted(breakdown)]]
     kinds = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "MatMul")
     types = [op.type for op in graph.get_operations()]
     in_graph = {t: types.count(t) for t in kinds}
