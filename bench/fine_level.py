@@ -54,6 +54,7 @@ def main():
     from art.plan.levels import target_shape
     from art.plan import levels as plans
     from art.engine import render
+    from art.engine import state as states
     from art.quality import seams
     from art.files import weights as weights_mod
     from art.quality import yardstick
@@ -73,8 +74,8 @@ def main():
     level = plan[-1]
     # The level's start as a render makes it from the coarser level's picture.
     coarse = images.resize(images.load_image(args.coarse), plan[0].picture)
-    state = render.state_after(plan, 0, coarse, config)
-    start = render.picture(state["start"], level)
+    state = states.state_after(plan, 0, coarse)
+    start = states.picture(state.start, level)
     kept = []
     began = time.perf_counter()
 
