@@ -21,6 +21,15 @@ DEFAULT_WEIGHTS = os.path.join(ROOT, "vgg", "vgg19.npz")
 RESULTS = os.path.join(BENCH, "results")
 
 
+def proc_status(key):
+    """A byte figure of /proc/self/status: "VmRSS" (now) or "VmHWM" (the process's peak)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
 def now():
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
 

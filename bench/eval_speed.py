@@ -94,14 +94,6 @@ def evaluation_flops(height, width, config):
     return {"conv": conv, "gram": gram, "total": conv + gram}
 
 
-def vm_rss():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return None
-
-
 def child(args):
     """Measure one size in this process; print one JSON line."""
     tf = startup.quiet_tensorflow()
@@ -115,7 +107,7 @@ def child(args):
     config = PaintConfig(precision=args.precision[0], padding=args.padding[0])
     weights = weights_mod.load(args.weights)
     content, style = common.load_pair(args.content, args.style, size, square=True)
-    rss_before = vm_rss()
+    rss_before = common.proc_status("VmRSS")
     content_t = untiled.content_targets(weights, content, config)
     style_t = untiled.style_targets(weights, [style], config.style_blend, config)
 

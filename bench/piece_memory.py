@@ -23,21 +23,14 @@ import common
 RESULTS = os.path.join(common.RESULTS, "piece_memory.jsonl")
 
 
-def vm(key):
-    with open("/proc/self/status") as f:
-        return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
-
-
 def child(side, depth, precision, weights_path):
     from art.engine import startup
-    startup.quiet_tensorflow()
+    startup.quiet_tensorflow()   # graph mode, as paint.py runs
     import numpy as np
-    import tensorflow as tf
     from art.config import PaintConfig
     from art.engine import terms, untiled
     from art.files import weights as weights_mod
     from art.plan import layers, levels
-    tf.compat.v1.disable_eager_execution()
     config = PaintConfig(precision=precision)
     if depth == "fine":
         config = levels.fine_config(config)
@@ -50,10 +43,10 @@ def child(side, depth, precision, weights_path):
         content_t["anchor"] = terms.anchor_target(content)
     style_t = untiled.style_targets(weights, [style], None, config)
     with untiled.WholeEvaluator(weights, config, (side, side), content_t, style_t) as ev:
-        before = vm("VmRSS")
+        before = common.proc_status("VmRSS")
         ev.evaluate(content)
         ev.evaluate(content)
-        peak = vm("VmHWM")
+        peak = common.proc_status("VmHWM")
     names = config.layer_names
     return dict(side=side, pixels=side * side, depth=depth, deepest=layers.deepest(names),
                 precision=precision, rss_before=before, peak=peak,

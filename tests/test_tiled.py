@@ -186,8 +186,8 @@ def test_no_gradient_is_a_sum_of_more_than_two(tf1, random_weights):
     """A picture's gradient repeats bit for bit: TensorFlow's AddN starts its sum at whichever
     input buffer it may reuse at run time, so a sum of three or more changes its float order
     from run to run (measured: renders of one command differed by up to 40 grey levels);
-    a sum of two does not (`terms.gradients`, `terms.in_order`). Every term on, so that the picture and the
-    layers each feed several terms."""
+    a sum of two does not (`terms.gradients`, `terms.in_order`). Every term on, so that the
+    picture and the layers each feed several terms."""
     from art.engine import terms, tiled, untiled
     config = config_of(SHALLOW, moment_weight=1.0, tv_weight=1.0, anchor_weight=1.0)
     shape = (32, 48)
