@@ -203,6 +203,15 @@ def test_the_memory_model_per_level_by_hand():
     in_memory = plans.level_need(dataclass_replace(last, history_on_disk=False), 9933 * 14043)
     assert in_memory - plans.level_need(last, 9933 * 14043) == pytest.approx(12 * 20 * canvas)
     assert plans.memory_need(levels) <= 0.9 * 22.7 * GB
+    # In bfloat16 a tile takes fewer bytes a pixel; one piece (level 1) does not.
+    bf16 = [dataclass_replace(lv, config=dataclass_replace(lv.config, precision="bfloat16"))
+            for lv in levels]
+    tile = plans.FIXED_BYTES + plans.BF16_TILE_BYTES_PER_PIXEL * last.piece_pixels \
+        * plans.layers.activation_share("conv3_1")
+    assert plans.level_need(bf16[-1], 9933 * 14043) == pytest.approx(
+        tile + 12 * (8 * canvas + 9933 * 14043))
+    assert not bf16[0].tiles
+    assert plans.level_need(bf16[0], 9933 * 14043) == plans.level_need(levels[0], 9933 * 14043)
     # Its disk: two checkpoints of 3 arrays, 11 pairs, and every level's picture.
     pictures = sum(3 * lv.picture[0] * lv.picture[1] for lv in levels)
     assert plans.disk_need(levels) == pytest.approx(12 * (6 + 22) * canvas + pictures)

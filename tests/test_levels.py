@@ -169,7 +169,7 @@ def test_a_limited_style_is_checked_for_memory_at_its_own_size():
     # what fits with the limit is refused without it.
     config = PaintConfig(**SCALE_AWARE)
     plan = plans.plan((2160, 3840), config)
-    plans.check_styles(plan, [(600, 768)], available=2.6e9)
+    plans.check_styles(plan, [(600, 768)], available=2.7e9)
     with pytest.raises(ArtError, match="the style image scaled to 960x750 .* needs about"):
         plans.check_styles(plans.plan((2160, 3840), PaintConfig(**dict(
-            SCALE_AWARE, fine_style_limit=0.0))), [(600, 768)], available=2.2e9)
+            SCALE_AWARE, fine_style_limit=0.0))), [(600, 768)], available=2.7e9)

@@ -7,7 +7,7 @@ import dataclasses
 import math
 
 from art.errors import ArtError
-from art.plan import layers, tiling
+from art.plan import layers, precision, tiling
 
 # The default coarsest level's long side: small enough that its many
 # iterations are cheap, large enough for conv5_1 to see structure.
@@ -27,16 +27,21 @@ MAXCOR = 10
 
 # Memory. One evaluation of VGG19 to conv5_1 measured ~1.9 GB at 256^2, 2.5 GB at
 # 512^2, 4.5 GB at 1024^2: a fixed part and ~2.9 kB per pixel of the piece
-# evaluated.
-FIXED_BYTES, PIECE_BYTES_PER_PIXEL = 1.6e9, 2.9e3
+# evaluated. The fixed part is 1.65 GB, not 1.6: the coarsest levels of renders in
+# bfloat16 (a 4K's, a 6000x4498's) peaked up to 50 MB above 1.6.
+FIXED_BYTES, PIECE_BYTES_PER_PIXEL = 1.65e9, 2.9e3
+# A tile in bfloat16 takes less: the last levels of the prints measured (4K, 6000x4498, A2,
+# A1, A0; docs/prints.md) needed up to 2.6 kB a pixel of the share, and 2.7 leaves a margin.
+# One piece in bfloat16 keeps the float32 figure: the 4K print in one piece took 2.8 kB, its
+# targets and the whole picture's terms in one graph. A tile in float32 was not measured
+# in a render, so it keeps it too.
+BF16_TILE_BYTES_PER_PIXEL = 2.7e3
 # The picture's own arrays are float32 RGB, 12 bytes a pixel of the level's canvas.
 # Whatever its history, a level holds the optimiser's iterate, gradient, direction and
 # trial iterate, the gradient being summed over the tiles, the anchor's target and the
 # level's start (`art.engine.lbfgs` works a chunk at a time: no temporaries of their
 # size), and the render holds the content photo at the print's size throughout. Seven
-# by that count; eight measured (a 6000x4498 print in tiles of 1536 px, its last level's
-# history on disk: 9.54 GB peak RSS, 9.56 GB by this model; in memory with 3 pairs: 11.58
-# GB, 11.53 by this model; docs/prints.md).
+# by that count; eight keep the estimate above every render measured (docs/prints.md).
 ARRAY_BYTES_PER_PIXEL = 12
 WORKING_ARRAYS = 8
 # L-BFGS's history, when it is kept in memory, 2 arrays a pair; Adam's moments, 2.
@@ -231,7 +236,7 @@ def level_need(level, final_pixels):
     """Estimated peak bytes of painting `level`: one piece's evaluation, the level's own
     arrays and its history where it is kept in memory, and the content photo at the
     print's size (`final_pixels`)."""
-    return piece_bytes(level.piece_pixels, level.config.layer_names) \
+    return piece_bytes(level.piece_pixels, level.config.layer_names, piece_rate(level)) \
         + ARRAY_BYTES_PER_PIXEL * (in_memory_arrays(level) * level.pixels + final_pixels)
 
 
@@ -273,11 +278,19 @@ def place_history(levels, budget):
     return [dataclasses.replace(level, history_on_disk=on_disk(level)) for level in levels]
 
 
-def piece_bytes(pixels, names):
+def piece_bytes(pixels, names, per_pixel=PIECE_BYTES_PER_PIXEL):
     """Bytes of one evaluation of a piece of `pixels` down to `names`' deepest layer, with
-    the process's fixed share: what every memory estimate here is made of."""
-    return FIXED_BYTES + PIECE_BYTES_PER_PIXEL * pixels \
-        * layers.activation_share(layers.deepest(names))
+    the process's fixed share: what every memory estimate here is made of. `per_pixel`:
+    bytes a pixel of a piece to conv5_1 (`piece_rate`)."""
+    return FIXED_BYTES + per_pixel * pixels * layers.activation_share(layers.deepest(names))
+
+
+def piece_rate(level):
+    """Bytes a pixel of `level`'s largest piece takes to conv5_1: a tile's in bfloat16 is
+    less than one piece's (`BF16_TILE_BYTES_PER_PIXEL`)."""
+    if level.tiles and precision.of(level.config) == "bfloat16":
+        return BF16_TILE_BYTES_PER_PIXEL
+    return PIECE_BYTES_PER_PIXEL
 
 
 def target_shape(image_hw, size):
