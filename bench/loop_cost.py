@@ -27,7 +27,7 @@ import peak
 def plain_seconds(weights, config, content, style, repeats):
     import numpy as np
     import tensorflow as tf
-    from art.engine import untiled
+    from art.engine import terms, untiled
     tf1 = tf.compat.v1
     content_t = untiled.content_targets(weights, content, config)
     style_t = untiled.style_targets(weights, [style], None, config)
@@ -35,7 +35,7 @@ def plain_seconds(weights, config, content, style, repeats):
     with graph.as_default():
         image = tf1.placeholder(tf.float32, (1,) + content.shape)
         total, _ = untiled.build_loss(image, weights, config, content_t, style_t)
-        grad = tf.gradients(total, image)[0]
+        grad = terms.gradients(total, image)[0]
     x = np.random.default_rng(0).uniform(0, 255, (1,) + content.shape).astype(np.float32)
     times = []
     with untiled.new_session(graph) as session:

@@ -6,7 +6,7 @@ makes exact tiles possible: a tile computes the statistics of the positions it
 owns, the sums add up over the tiles, and the term's loss and its derivative
 with respect to each statistic (the cotangent) come from the totals; each tile
 then back-propagates the cotangents through its own statistics
-(`tf.gradients(stats, crop, grad_ys=cotangents)`), and the tiles' gradients add
+(`gradients(stats, crop, grad_ys=cotangents)`), and the tiles' gradients add
 up to the whole picture's. One piece is the same with one tile.
 
 Normalisation: every term is an average, not a sum, so the default weights

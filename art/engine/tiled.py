@@ -13,7 +13,7 @@ picture's, exactly):
                               cotangents (one small graph, `Reducer`).
   pass 2 (map, fwd + bwd)     each tile: back-propagate the cotangents through its
                               own statistics to its pixels
-                              (tf.gradients(stats, crop, grad_ys=cotangents)).
+                              (terms.gradients(stats, crop, grad_ys=cotangents)).
   reduce                      add each tile's pixel gradient, over its OUTER box,
                               into the picture's gradient.
 

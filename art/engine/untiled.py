@@ -135,7 +135,7 @@ class WholeEvaluator:
     """The picture in one piece: an explicit TF1 graph whose one trainable variable is
     the picture, with the content and style targets frozen in it as numpy constants
     (`build_loss`). Each evaluation feeds the optimiser's iterate to that variable
-    and returns the loss and `tf.gradients`' gradient from a single session.run.
+    and returns the loss and its gradient (`terms.gradients`) from a single session.run.
 
     It has the interface of `art.engine.tiled.TiledEvaluator`, which computes the same loss
     and gradient tile by tile.
